@@ -1,0 +1,9 @@
+/* The list of handler modules compiled into the server. */
+#include "handlers/handlers.h"
+
+void handlers_register(app_t *app)
+{
+    health_register(app);
+    fallback_register(app);
+    echo_register(app);
+}

@@ -1,0 +1,14 @@
+/* Every handler module's register function, and the one call that registers them all. */
+#ifndef handlers_handlers_h
+#define handlers_handlers_h
+
+#include "pipeline/app.h"
+
+void health_register(app_t *app);
+void fallback_register(app_t *app);
+void echo_register(app_t *app);
+
+/* Registers every module; h2o.conf then names them with app.handler. */
+void handlers_register(app_t *app);
+
+#endif

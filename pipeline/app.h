@@ -1,0 +1,95 @@
+/* The application: handler modules and their routes, the per-path settings h2o.conf gives them
+ * (app.* directives), and the object that owns everything configured at start-up. */
+#ifndef pipeline_app_h
+#define pipeline_app_h
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
+
+#include "db/db.h"
+
+typedef enum app_auth { APP_AUTH_NONE, APP_AUTH_OPTIONAL, APP_AUTH_REQUIRED, APP_AUTH_ADMIN } app_auth_t;
+typedef enum app_pool { APP_POOL_FAST, APP_POOL_SLOW } app_pool_t;
+typedef enum app_env { APP_ENV_DEVELOPMENT, APP_ENV_TEST, APP_ENV_PRODUCTION } app_env_t;
+
+typedef struct app_rate {
+    uint32_t count; /* 0: no limit */
+    uint32_t per_ms;
+} app_rate_t;
+
+typedef struct app_module app_module_t;
+
+/* What app.* directives say about one path (inherited from host and global level). */
+typedef struct app_path_conf {
+    const app_module_t *module;
+    app_auth_t auth;
+    size_t body_limit;
+    uint64_t timeout_ms;
+    app_rate_t rate;
+    app_pool_t pool;
+} app_path_conf_t;
+
+typedef struct req req_t;
+struct req_param;
+
+enum {
+    ROUTE_JSON_BODY = 1, /* the body must be a JSON document; it is parsed before the action */
+};
+
+typedef struct app_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/orgs/{id}": `{name}` matches one non-empty path segment */
+    void (*action)(req_t *r);
+    unsigned flags;      /* ROUTE_* */
+    app_auth_t auth;     /* may only tighten the path's app.auth (APP_AUTH_NONE: as the path says) */
+} app_route_t;
+
+struct app_module {
+    const char *name;
+    const app_route_t *routes;
+    size_t nroutes;
+};
+
+typedef struct config config_t;
+typedef struct ratelimit ratelimit_t;
+typedef struct server_thread server_thread_t;
+
+typedef struct app {
+    app_env_t env;
+    const char *version;
+    const char *database_url; /* from the environment; never logged */
+    const char *redis_url;    /* NULL: in-process stand-ins */
+    const app_module_t **modules;
+    size_t nmodules;
+    db_stmts_t *stmts;
+    config_t *config;
+    ratelimit_t *ratelimit;
+    char instance_id[13]; /* random per process: prefixes generated request ids */
+    server_thread_t *threads; /* set while serving */
+    unsigned nthreads;
+} app_t;
+
+/* Called by handler modules' register functions at start-up. */
+void app_add_module(app_t *app, const app_module_t *module);
+const app_module_t *app_find_module(const app_t *app, const char *name);
+/* Registers a statement every pool connection prepares; a duplicate name aborts start-up. */
+void app_add_stmt(app_t *app, const db_stmt_t *stmt);
+
+typedef enum app_match {
+    APP_MATCH_FOUND,
+    APP_MATCH_NO_PATH,   /* 404 */
+    APP_MATCH_NO_METHOD, /* 405: the path exists for other methods, listed in `allow` */
+} app_match_t;
+
+/* Finds the module's route for method and path, filling params (at most max) for `{name}`
+ * segments. On APP_MATCH_NO_METHOD, `allow` receives "GET, POST"-style text (NUL-terminated). */
+app_match_t app_route_match(const app_module_t *m, h2o_iovec_t method, h2o_iovec_t path, const app_route_t **route,
+                            struct req_param *params, size_t max, size_t *nparams, char *allow, size_t allowlen);
+
+/* Installs the request handler for a path configured with app.handler. */
+void app_handler_install(app_t *app, h2o_pathconf_t *pathconf, const app_path_conf_t *conf);
+
+#endif

@@ -1,0 +1,46 @@
+/* h2o.conf: loaded with H2O's own configurator, plus the directives H2O's standalone server
+ * normally adds (listen, num-threads, shutdown-timeout) and the app.* directives. */
+#ifndef pipeline_config_h
+#define pipeline_config_h
+
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
+
+#include "pipeline/app.h"
+
+#define CONFIG_MAX_LISTENERS 16
+
+typedef struct config_listener {
+    char *host; /* numeric address to bind; "0.0.0.0" by default */
+    uint16_t port;
+    char *cert_file, *key_file; /* both set: TLS */
+    SSL_CTX *ssl_ctx;
+} config_listener_t;
+
+struct config {
+    h2o_globalconf_t globalconf;
+    config_listener_t listeners[CONFIG_MAX_LISTENERS];
+    size_t num_listeners;
+    unsigned num_threads;
+    uint64_t shutdown_timeout_ms;
+    size_t max_app_body_limit; /* the largest app.body-limit, so H2O buffers up to it */
+};
+
+/* Loads path into conf (which the caller zeroes), applying HTTP_PORT, HTTPS_PORT, TLS_CERT_FILE and
+ * TLS_KEY_FILE overrides. Errors are printed to stderr as "[file:line] ..." by H2O's configurator
+ * convention; returns -1 on any. */
+int config_load(config_t *conf, app_t *app, const char *path);
+void config_dispose(config_t *conf);
+
+/* Defines the app.* directives (config_app.c); used by config_load. */
+void config_app_register(config_t *conf, app_t *app);
+
+/* Parsers shared by the directives, exposed for unit tests. Return -1 on malformed input. */
+int config_parse_size(const char *s, size_t *out);        /* "512", "64K", "8M" */
+int config_parse_duration(const char *s, uint64_t *ms);   /* "250ms", "30s", "2m" */
+int config_parse_rate(const char *s, app_rate_t *out);    /* "10/s", "600/min", "off" */
+
+#endif

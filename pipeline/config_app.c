@@ -1,0 +1,130 @@
+/* The app.* directives of h2o.conf. Values set at global or host level are inherited by paths;
+ * a path with app.handler gets the named module's request handler when its block ends. */
+#include <string.h>
+
+#include "pipeline/config.h"
+#include "pipeline/yoml.h"
+#include <h2o/configurator.h> /* after h2o.h, which it needs */
+
+#define APP_DEFAULT_BODY_LIMIT (1u << 20)
+#define APP_DEFAULT_TIMEOUT_MS 30000
+
+struct app_configurator {
+    h2o_configurator_t super;
+    config_t *conf;
+    app_t *app;
+    app_path_conf_t *vars; /* the innermost level's settings */
+    app_path_conf_t stack[H2O_CONFIGURATOR_NUM_LEVELS + 1];
+};
+
+static struct app_configurator *self_of(h2o_configurator_command_t *cmd)
+{
+    return (struct app_configurator *)cmd->configurator;
+}
+
+static int on_level_enter(h2o_configurator_t *_self, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    struct app_configurator *self = (void *)_self;
+    self->vars[1] = self->vars[0];
+    self->vars++;
+    self->vars->module = NULL; /* a handler belongs to its own path only */
+    return 0;
+}
+
+static int on_level_exit(h2o_configurator_t *_self, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    struct app_configurator *self = (void *)_self;
+    app_path_conf_t *v = self->vars--;
+    if (ctx->pathconf != NULL && v->module != NULL && !ctx->dry_run) {
+        app_handler_install(self->app, ctx->pathconf, v);
+        if (self->conf->max_app_body_limit < v->body_limit)
+            self->conf->max_app_body_limit = v->body_limit;
+    }
+    return 0;
+}
+
+static int on_handler(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    struct app_configurator *self = self_of(cmd);
+    const app_module_t *m = app_find_module(self->app, node->data.scalar);
+    if (m == NULL) {
+        h2o_configurator_errprintf(cmd, node, "unknown handler module `%s`", node->data.scalar);
+        return -1;
+    }
+    self->vars->module = m;
+    return 0;
+}
+
+static int on_auth(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    ssize_t v = h2o_configurator_get_one_of(cmd, node, "none,optional,required,admin");
+    if (v < 0)
+        return -1;
+    self_of(cmd)->vars->auth = (app_auth_t)v;
+    return 0;
+}
+
+static int on_body_limit(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    size_t v;
+    if (config_parse_size(node->data.scalar, &v) != 0 || v == 0 || v > (1u << 30)) {
+        h2o_configurator_errprintf(cmd, node, "must be a size from 1 byte to 1G, such as 64K or 8M");
+        return -1;
+    }
+    self_of(cmd)->vars->body_limit = v;
+    return 0;
+}
+
+static int on_timeout(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    uint64_t v;
+    if (config_parse_duration(node->data.scalar, &v) != 0 || v == 0 || v > 3600000) {
+        h2o_configurator_errprintf(cmd, node, "must be a duration up to 1h, such as 30s or 500ms");
+        return -1;
+    }
+    self_of(cmd)->vars->timeout_ms = v;
+    return 0;
+}
+
+static int on_rate_limit(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    if (config_parse_rate(node->data.scalar, &self_of(cmd)->vars->rate) != 0) {
+        h2o_configurator_errprintf(cmd, node, "must be `off` or a rate such as 10/s, 600/min or 5000/h");
+        return -1;
+    }
+    return 0;
+}
+
+static int on_pool(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    ssize_t v = h2o_configurator_get_one_of(cmd, node, "fast,slow");
+    if (v < 0)
+        return -1;
+    self_of(cmd)->vars->pool = (app_pool_t)v;
+    return 0;
+}
+
+void config_app_register(config_t *conf, app_t *app)
+{
+    struct app_configurator *c = (void *)h2o_configurator_create(&conf->globalconf, sizeof(*c));
+    c->conf = conf;
+    c->app = app;
+    c->super.enter = on_level_enter;
+    c->super.exit = on_level_exit;
+    c->vars = c->stack;
+    /* Secure by default: a path must opt out of authentication explicitly. */
+    *c->vars = (app_path_conf_t){.auth = APP_AUTH_REQUIRED,
+                                 .body_limit = APP_DEFAULT_BODY_LIMIT,
+                                 .timeout_ms = APP_DEFAULT_TIMEOUT_MS,
+                                 .pool = APP_POOL_FAST};
+
+    int scalar_anywhere = H2O_CONFIGURATOR_FLAG_GLOBAL | H2O_CONFIGURATOR_FLAG_HOST | H2O_CONFIGURATOR_FLAG_PATH |
+                          H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR;
+    h2o_configurator_define_command(&c->super, "app.handler", H2O_CONFIGURATOR_FLAG_PATH | H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR,
+                                    on_handler);
+    h2o_configurator_define_command(&c->super, "app.auth", scalar_anywhere, on_auth);
+    h2o_configurator_define_command(&c->super, "app.body-limit", scalar_anywhere, on_body_limit);
+    h2o_configurator_define_command(&c->super, "app.timeout", scalar_anywhere, on_timeout);
+    h2o_configurator_define_command(&c->super, "app.rate-limit", scalar_anywhere, on_rate_limit);
+    h2o_configurator_define_command(&c->super, "app.pool", scalar_anywhere, on_pool);
+}

@@ -1,0 +1,74 @@
+/* A request's journey through the shared pipeline: guard (limits, content type, JSON) → policy
+ * (authentication, role, rate limit) → enrich (principal, context) → action (the route's code,
+ * often async on the database) → project (the response: JSON, errors, headers, access log). */
+#ifndef pipeline_req_h
+#define pipeline_req_h
+
+#include <stdint.h>
+
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
+
+#include "db/db.h"
+#include "pipeline/app.h"
+#include "pipeline/json.h"
+
+#define REQ_ID_MAX 64
+#define REQ_MAX_PARAMS 4
+
+typedef struct req_param {
+    const char *name; /* points into the route pattern, not NUL-terminated at the name's end */
+    size_t name_len;
+    h2o_iovec_t value;
+} req_param_t;
+
+struct req {
+    h2o_req_t *h2o;
+    server_thread_t *thread;
+    const app_path_conf_t *conf;
+    const app_route_t *route;
+    req_param_t params[REQ_MAX_PARAMS];
+    size_t nparams;
+    json_t *body; /* parsed when the route has ROUTE_JSON_BODY */
+    char request_id[REQ_ID_MAX + 1];
+    uint64_t start_ns;
+    unsigned stage;
+    unsigned responded : 1, gone : 1;
+    db_query_t *query;               /* in flight; cancelled if the client goes away */
+    void (*on_result)(req_t *r, const db_result_t *res);
+    h2o_timeout_entry_t deadline;    /* app.timeout */
+    /* Set by an action with other pending work (e.g. a Redis command) to cancel it when the
+     * request is destroyed first. */
+    void (*on_gone)(req_t *r, void *arg);
+    void *on_gone_arg;
+};
+
+/* Entry point from the H2O handler of an app path. */
+void req_start(h2o_req_t *h2o, server_thread_t *thread, const app_path_conf_t *conf);
+
+/* The path parameter `{name}` of the matched route, or an empty iovec. */
+h2o_iovec_t req_param(const req_t *r, const char *name);
+
+/* Runs a prepared statement for this request; `on_result` is called only if the request is still
+ * waiting for it (not timed out, client still there). Errors other than DB_ERR_QUERY are usually
+ * answered with req_respond_db_error. */
+void req_query(req_t *r, const db_stmt_t *stmt, const char *const *values, int nvalues,
+               void (*on_result)(req_t *r, const db_result_t *res));
+
+/* ---- project: responses (each ends the request; a second response is ignored) ------------- */
+
+void req_respond_json(req_t *r, int status, h2o_iovec_t body);
+/* {"detail": detail, "code": code, "request_id": ...} */
+void req_respond_error(req_t *r, int status, const char *code, const char *detail);
+/* The same, with more members written by `members` (e.g. /ready's "checks"). */
+void req_respond_error_with(req_t *r, int status, const char *code, const char *detail,
+                            void (*members)(json_out_t *o, void *arg), void *arg);
+/* One 422 item: loc is a NULL-terminated list such as {"body", "name", NULL}. */
+void req_respond_validation(req_t *r, const char *const *loc, const char *msg, const char *type);
+/* 503/504/500 for a failed query, in the error shape, never leaking the database's message. */
+void req_respond_db_error(req_t *r, const db_result_t *res);
+
+/* Adds a response header (before responding). */
+void req_add_header(req_t *r, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,68 @@
+/* Threads and listeners: one libuv loop, one h2o context and one set of connections (database,
+ * Redis) per thread; SO_REUSEPORT sockets spread connections across threads; graceful stop. */
+#ifndef pipeline_server_h
+#define pipeline_server_h
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
+
+#include "db/db.h"
+#include "db/redis.h"
+#include "pipeline/app.h"
+#include "pipeline/config.h"
+
+#define SERVER_MAX_TIMEOUTS 16
+
+struct server_thread {
+    h2o_context_t ctx; /* first: H2O hands handlers &ctx, which converts back to the thread */
+    uv_loop_t loop;
+    app_t *app;
+    unsigned index;
+    pthread_t tid;
+    uv_tcp_t listeners[CONFIG_MAX_LISTENERS];
+    h2o_accept_ctx_t accept_ctx[CONFIG_MAX_LISTENERS];
+    size_t nlisteners;
+    uv_async_t stop_async;
+    uv_timer_t drain_timer;
+    uint64_t drain_deadline;
+    int stopping;
+    db_pool_t *db[2];        /* by app_pool_t: fast, slow */
+    redis_client_t *redis;   /* NULL without REDIS_URL */
+    unsigned pending_closes; /* pools and clients still closing at shutdown */
+    uv_timer_t stats_timer;
+    /* Pool statistics copied here periodically so that any thread may read them. */
+    struct {
+        atomic_uint size, idle, busy, waiting;
+        atomic_ullong errors;
+    } db_stats[2];
+    uint64_t request_seq;
+    uint64_t inflight;       /* app requests not yet disposed */
+    /* One H2O timeout list per distinct app.timeout value (H2O's lists have a fixed duration). */
+    struct {
+        uint64_t ms;
+        h2o_timeout_t timeout;
+    } timeouts[SERVER_MAX_TIMEOUTS];
+    size_t ntimeouts;
+};
+
+static inline server_thread_t *server_thread_of(h2o_req_t *req)
+{
+    return (server_thread_t *)req->conn->ctx;
+}
+
+/* The thread's timeout list for `ms`, created on first use (NULL when all slots are taken). */
+h2o_timeout_t *server_timeout_for(server_thread_t *t, uint64_t ms);
+
+/* Sums the published pool statistics of every thread. */
+void server_db_stats(const app_t *app, db_pool_stats_t *out);
+
+/* Binds the listeners, starts the threads and blocks until SIGTERM/SIGINT has drained them.
+ * Returns the process exit status. */
+int server_run(app_t *app);
+
+#endif

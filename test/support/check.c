@@ -1,0 +1,5 @@
+/* The counters behind check.h, shared by every test program. */
+#include "test/support/check.h"
+
+int check_failures;
+int check_count;
