@@ -73,6 +73,12 @@ static size_t match_email(const char *s, size_t len)
     return i;
 }
 
+/* A '-' or '.' followed by a letter or digit continues a token (a UUID, a version, a host). */
+static int joins_token(const char *s, size_t len)
+{
+    return len >= 2 && (s[0] == '-' || s[0] == '.') && isalnum((unsigned char)s[1]);
+}
+
 /* A phone number: 10-15 digits, or 7-15 after a leading '+', in groups separated by single
  * spaces, dashes, dots or parentheses, not glued to letters (which would make it an id). */
 static size_t match_phone(const char *s, size_t len)
@@ -95,7 +101,7 @@ static size_t match_phone(const char *s, size_t len)
             break;
         }
     }
-    if (end < len && is_word((unsigned char)s[end]))
+    if (end < len && (is_word((unsigned char)s[end]) || joins_token(s + end, len - end)))
         return 0;
     if (digits > 15 || digits < (plus ? 7u : 10u))
         return 0;
@@ -145,6 +151,7 @@ size_t log_redact(const char *in, size_t len, char *out, size_t outcap)
             put(&o, "[email]", 7);
             i += m;
         } else if (boundary && (isdigit((unsigned char)*s) || *s == '+' || *s == '(') &&
+                   !(i >= 2 && joins_token(in + i - 1, rest + 1) && isalnum((unsigned char)in[i - 2])) &&
                    (m = match_phone(s, rest)) != 0) {
             put(&o, "[phone]", 7);
             i += m;
