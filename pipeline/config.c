@@ -239,6 +239,8 @@ int config_load(config_t *conf, app_t *app, const char *path)
     char err[512];
 
     h2o_config_init(&conf->globalconf);
+    /* no library name or version in the Server header; `server-name` in h2o.conf may override */
+    conf->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("hellosales"));
     conf->shutdown_timeout_ms = 10000;
     register_h2o_directives(&conf->globalconf);
     register_server_directives(conf);

@@ -72,6 +72,10 @@ size_t json_out_len(const json_out_t *o);
 int json_out_overflowed(const json_out_t *o);
 h2o_iovec_t json_out_iov(const json_out_t *o);
 
+/* Length of the well-formed UTF-8 sequence at s (1-4 bytes), or 0 for an ill-formed one:
+ * overlong forms, surrogates and code points past U+10FFFF included. */
+size_t json_utf8_len(const unsigned char *s, size_t n);
+
 /* Escapes s as the inside of a JSON string literal. Invalid UTF-8 becomes U+FFFD, so the output is
  * always valid JSON whatever the bytes came from (paths, headers). */
 void json_out_escaped(json_out_t *o, const char *s, size_t n);

@@ -83,8 +83,7 @@ void json_out_arr_end(json_out_t *o)
     o->first = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when the bytes are not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t json_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
@@ -138,7 +137,7 @@ void json_out_escaped(json_out_t *o, const char *s, size_t n)
                 put(o, esc, 6);
             }
             p++;
-        } else if ((u = utf8_len(p, (size_t)(end - p))) != 0) {
+        } else if ((u = json_utf8_len(p, (size_t)(end - p))) != 0) {
             put(o, (const char *)p, u);
             p += u;
         } else {

@@ -23,6 +23,7 @@ struct json_builder {
     json_t *root;
     int depth; /* frames in use */
     int too_deep;
+    int bad_utf8;
     struct json_frame stack[JSON_MAX_DEPTH];
 };
 
@@ -31,6 +32,18 @@ static json_t *new_node(struct json_builder *b, json_type_t type)
     json_t *n = h2o_mem_alloc_pool(b->pool, sizeof(*n));
     *n = (json_t){.type = type};
     return n;
+}
+
+/* yajl lets overlong encodings and surrogates through; the API promises well-formed UTF-8. */
+static int utf8_ok(struct json_builder *b, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0, u; i < n; i += u) {
+        if ((u = json_utf8_len(s + i, n - i)) == 0) {
+            b->bad_utf8 = 1;
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static const char *pool_strndup(h2o_mem_pool_t *pool, const unsigned char *s, size_t n)
@@ -114,6 +127,8 @@ static int on_number(void *ctx, const char *s, size_t n)
 static int on_string(void *ctx, const unsigned char *s, size_t n)
 {
     struct json_builder *b = ctx;
+    if (!utf8_ok(b, s, n))
+        return 0;
     json_t *v = new_node(b, JSON_STRING);
     v->str = pool_strndup(b->pool, s, n);
     v->len = n;
@@ -129,6 +144,8 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
 {
     struct json_builder *b = ctx;
     struct json_frame *f = &b->stack[b->depth - 1];
+    if (!utf8_ok(b, s, n))
+        return 0;
     f->key = pool_strndup(b->pool, s, n);
     f->key_len = n;
     return 1;
@@ -167,6 +184,8 @@ json_t *json_parse(h2o_mem_pool_t *pool, const char *text, size_t len, char *err
         root = b.root;
     } else if (b.too_deep) {
         snprintf(err, errlen, "nesting deeper than %d levels", JSON_MAX_DEPTH);
+    } else if (b.bad_utf8) {
+        snprintf(err, errlen, "a string is not well-formed UTF-8 (near byte %zu)", yajl_get_bytes_consumed(h));
     } else if (st == yajl_status_ok) {
         snprintf(err, errlen, "empty document");
     } else {

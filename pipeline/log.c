@@ -71,9 +71,11 @@ void log_emit(log_level_t level, const char *msg, size_t nfields, const log_fiel
         case LOG_F_INT:
             json_out_int(&out, f->i);
             break;
-        case LOG_F_NUM:
-            json_out_double(&out, f->d);
+        case LOG_F_NUM: { /* microsecond precision is plenty for latencies and sizes */
+            char num[32];
+            json_out_raw(&out, num, (size_t)snprintf(num, sizeof(num), "%.3f", f->d));
             break;
+        }
         case LOG_F_RAW:
             json_out_raw(&out, f->s, strlen(f->s));
             break;

@@ -91,10 +91,9 @@ static int cmd_serve(app_t *app, int argc, char **argv)
         log_info("REDIS_URL is not set: using in-process stand-ins (rate limits, pub/sub); run one instance only");
     app->ratelimit = ratelimit_new();
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's global init is not thread-safe */
-    int status = server_run(app);
+    int status = server_run(app); /* disposes conf */
     curl_global_cleanup();
     ratelimit_free(app->ratelimit);
-    config_dispose(&conf);
     return status;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "pipeline/log.h"
@@ -70,12 +71,29 @@ static void add_common_headers(req_t *r)
         h2o_add_header(pool, h, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, H2O_STRLIT("max-age=63072000; includeSubDomains"));
 }
 
+/* Percent-decodes into out (NUL-terminated) so that the logger's redaction also sees encoded
+ * emails and phone numbers; malformed escapes are copied as they are. */
+static void decode_for_log(h2o_iovec_t in, char *out, size_t outcap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < in.len && o + 1 < outcap; i++) {
+        unsigned char c;
+        if (in.base[i] == '%' && i + 2 < in.len && h2o_hex_decode(&c, in.base + i + 1, 2) == 0) {
+            out[o++] = (char)c;
+            i += 2;
+        } else {
+            out[o++] = in.base[i];
+        }
+    }
+    out[o] = '\0';
+}
+
 static void access_log(req_t *r, int status)
 {
     h2o_req_t *req = r->h2o;
     char method[16], path[1024], proto[16];
     snprintf(method, sizeof(method), "%.*s", (int)req->method.len, req->method.base);
-    snprintf(path, sizeof(path), "%.*s", (int)req->path.len, req->path.base);
+    decode_for_log(req->path, path, sizeof(path));
     snprintf(proto, sizeof(proto), "HTTP/%d%s", req->version >> 8, req->version >= 0x200 ? "" : ".1");
     double ms = (double)(now_ns() - r->start_ns) / 1e6;
     log_emit(status >= 500 ? LOG_ERROR : LOG_INFO, "request", 8,
@@ -281,14 +299,19 @@ static int stage_policy(req_t *r)
 {
     app_rate_t rate = r->conf->rate;
     if (rate.count != 0) {
-        /* key: the path's settings (one bucket per configured path) + the client address */
+        /* key: the path's settings (one bucket per configured path) + the client's address,
+         * without its port, which differs per connection */
         struct {
             const void *conf;
-            struct sockaddr_storage addr;
-        } key;
-        memset(&key, 0, sizeof(key));
-        key.conf = r->conf;
-        r->h2o->conn->callbacks->get_peername(r->h2o->conn, (struct sockaddr *)&key.addr);
+            unsigned char addr[16];
+        } key = {.conf = r->conf};
+        struct sockaddr_storage ss;
+        if (r->h2o->conn->callbacks->get_peername(r->h2o->conn, (struct sockaddr *)&ss) != 0) {
+            if (ss.ss_family == AF_INET)
+                memcpy(key.addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+            else if (ss.ss_family == AF_INET6)
+                memcpy(key.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+        }
         uint32_t wait = ratelimit_take(r->thread->app->ratelimit, &key, sizeof(key), rate, now_ns() / 1000);
         if (wait != 0) {
             char secs[16];

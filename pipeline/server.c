@@ -17,6 +17,7 @@
 
 #define SERVER_DRAIN_TICK_MS 20
 #define SERVER_STATS_TICK_MS 200
+#define SERVER_IDLE_GRACE_MS 1000 /* how long an HTTP/1.1 connection may sit idle during shutdown */
 
 typedef struct server {
     app_t *app;
@@ -97,6 +98,7 @@ static int open_listener(const config_listener_t *l)
 
 static void on_conn_closed(uv_handle_t *h)
 {
+    ((server_thread_t *)h->loop->data)->connections--;
     free(h);
 }
 
@@ -109,6 +111,7 @@ static void on_connection(uv_stream_t *listener, int status)
     if (conn == NULL)
         return;
     uv_tcp_init(listener->loop, conn);
+    t->connections++;
     if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
         uv_close((uv_handle_t *)conn, on_conn_closed);
         return;
@@ -159,17 +162,20 @@ static void finish_thread(server_thread_t *t)
 static void on_drain_tick(uv_timer_t *timer)
 {
     server_thread_t *t = timer->data;
-    int drained = t->inflight == 0 && h2o_linklist_is_empty(&t->ctx.http2._conns);
+    h2o_timeout_run(&t->loop, &t->ctx.http1.req_timeout, uv_now(&t->loop));
+    /* Connections rather than requests: H2O 2.2 hands an HTTP/1.1 request to a handler only once
+     * its body has arrived, so an upload in progress is visible only as an open connection. */
+    int drained = t->connections == 0 && t->inflight == 0;
     if (drained || uv_now(&t->loop) >= t->drain_deadline) {
         if (!drained)
-            log_warn("shutdown deadline reached with requests in flight", LOG_I("thread", t->index),
-                     LOG_I("inflight", t->inflight));
+            log_warn("shutdown deadline reached with connections open", LOG_I("thread", t->index),
+                     LOG_I("connections", t->connections), LOG_I("requests", t->inflight));
         finish_thread(t);
     }
 }
 
-/* Stop accepting, ask H2O to wind connections down (GOAWAY on HTTP/2, Connection: close on
- * HTTP/1.1), then wait for in-flight requests up to shutdown-timeout. */
+/* Stop accepting, ask H2O to wind connections down (GOAWAY on HTTP/2), close idle HTTP/1.1
+ * connections, then wait for the open ones to finish, up to shutdown-timeout. */
 static void on_stop(uv_async_t *async)
 {
     server_thread_t *t = async->data;
@@ -179,6 +185,11 @@ static void on_stop(uv_async_t *async)
     for (size_t i = 0; i < t->nlisteners; i++)
         uv_close((uv_handle_t *)&t->listeners[i], on_handle_closed);
     h2o_context_request_shutdown(&t->ctx);
+    /* HTTP/1.1 has no GOAWAY: shorten H2O's idle/read timeout so keep-alive connections waiting
+     * for a next request close soon. An upload that keeps sending re-arms it on every read, and a
+     * request being handled is not on this list at all. The drain tick runs the list. */
+    if (t->ctx.http1.req_timeout.timeout > SERVER_IDLE_GRACE_MS)
+        t->ctx.http1.req_timeout.timeout = SERVER_IDLE_GRACE_MS;
     t->drain_deadline = uv_now(&t->loop) + t->app->config->shutdown_timeout_ms;
     uv_timer_start(&t->drain_timer, on_drain_tick, 0, SERVER_DRAIN_TICK_MS);
 }
@@ -215,13 +226,17 @@ static void *thread_main(void *arg)
 
     uv_run(&t->loop, UV_RUN_DEFAULT);
 
-    for (size_t i = 0; i < t->ntimeouts; i++)
-        h2o_timeout_dispose(&t->loop, &t->timeouts[i].timeout);
     /* Connections still open after the deadline keep their handles; the process exits anyway. */
-    if (h2o_linklist_is_empty(&t->ctx.http1._conns) && h2o_linklist_is_empty(&t->ctx.http2._conns)) {
+    if (t->connections == 0) {
+        for (size_t i = 0; i < t->ntimeouts; i++)
+            h2o_timeout_dispose(&t->loop, &t->timeouts[i].timeout);
+        /* request_shutdown armed this; with no HTTP/2 connection left it has nothing to do */
+        if (h2o_timeout_is_linked(&t->ctx.http2._graceful_shutdown_timeout))
+            h2o_timeout_unlink(&t->ctx.http2._graceful_shutdown_timeout);
         h2o_context_dispose(&t->ctx);
-        uv_run(&t->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&t->loop);
+        /* One pass runs the close callbacks. Handler-owned timers (the proxy's connection pool)
+         * stay active until the configuration is disposed, so the loop is not run to empty. */
+        uv_run(&t->loop, UV_RUN_NOWAIT);
     }
     return NULL;
 }
@@ -286,8 +301,10 @@ int server_run(app_t *app)
 {
     server_t s = {.app = app, .nthreads = app->config->num_threads};
     signal(SIGPIPE, SIG_IGN);
-    if (bind_all(&s) != 0)
+    if (bind_all(&s) != 0) {
+        config_dispose(app->config);
         return 1;
+    }
 
     s.threads = calloc(s.nthreads, sizeof(*s.threads));
     for (unsigned i = 0; i < s.nthreads; i++)
@@ -316,6 +333,11 @@ int server_run(app_t *app)
     for (unsigned i = 0; i < s.nthreads; i++)
         pthread_join(s.threads[i].tid, NULL);
     uv_loop_close(main_loop);
+    config_dispose(app->config);
+    for (unsigned i = 0; i < s.nthreads; i++) {
+        uv_run(&s.threads[i].loop, UV_RUN_NOWAIT); /* close callbacks of handler-owned handles */
+        uv_loop_close(&s.threads[i].loop);
+    }
     app->threads = NULL;
     app->nthreads = 0;
     free(s.threads);

@@ -42,6 +42,7 @@ struct server_thread {
     } db_stats[2];
     uint64_t request_seq;
     uint64_t inflight;       /* app requests not yet disposed */
+    uint64_t connections;    /* accepted and not yet closed */
     /* One H2O timeout list per distinct app.timeout value (H2O's lists have a fixed duration). */
     struct {
         uint64_t ms;
@@ -62,7 +63,8 @@ h2o_timeout_t *server_timeout_for(server_thread_t *t, uint64_t ms);
 void server_db_stats(const app_t *app, db_pool_stats_t *out);
 
 /* Binds the listeners, starts the threads and blocks until SIGTERM/SIGINT has drained them.
- * Returns the process exit status. */
+ * Takes ownership of app->config and disposes it (H2O's handlers must be disposed while the
+ * threads' loops still exist). Returns the process exit status. */
 int server_run(app_t *app);
 
 #endif
