@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Bounded loopback load on the Release build (`make bench` builds it first): starts the server
+# against a throw-away PostgreSQL, runs h2load (h2c) and wrk (HTTP/1.1) on /health and /ready,
+# then pgbench's pipelined SELECT 1 for comparison, and prints a summary. Raw tool output is kept
+# in build/bench/<time>/; nothing is recorded anywhere else. See bench/README.md.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/test.sh
+source "$REPO/scripts/test.sh" # hs_tmp_create, hs_pg_up, hs_env_down, hs_free_port, hs_kill_wait
+
+BIN=${HS_BIN:-$REPO/build/hellosales}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+PIPELINE_DEPTH=10 # SELECT 1 statements per pgbench pipeline
+OUT=$REPO/build/bench/$(date +%Y%m%d-%H%M%S)
+SERVER_PID=
+SUMMARY=()
+
+bench_die() { echo "bench: $*" >&2; exit 1; }
+
+bench_down() {
+    if [[ -n $SERVER_PID ]]; then hs_kill_wait "$SERVER_PID"; fi
+    SERVER_PID=
+    hs_env_down
+}
+
+# BENCH_SERVER_CMD replaces the server command (it gets HTTP_PORT and DATABASE_URL like ours).
+bench_server_up() {
+    local port=$1 i
+    local cmd=(bash -c "${BENCH_SERVER_CMD:-}")
+    [[ -n ${BENCH_SERVER_CMD:-} ]] || cmd=("$BIN" serve -c "$REPO/h2o.conf")
+    (cd "$REPO" && HTTP_PORT=$port HTTPS_PORT=0 LOG_LEVEL=warn APP_ENV=${APP_ENV:-production} \
+        HS_SCHEMA_DIR=$REPO/schema exec "${cmd[@]}") </dev/null >"$OUT/server.log" 2>&1 &
+    SERVER_PID=$!
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$OUT/server.log" >&2; bench_die "the server exited"; }
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    tail -n 20 "$OUT/server.log" >&2
+    bench_die "the server did not answer /ready on port $port within 30 s"
+}
+
+# The tools stop themselves after SECONDS_PER_RUN; timeout is the backstop if one hangs.
+bench_timeout() { timeout --kill-after=5 $((SECONDS_PER_RUN + 30)) "$@"; }
+
+# h2load reports req/s and the mean time per request, but no percentiles.
+h2load_run() {
+    local name=$1 url=$2 log=$OUT/$3.txt rps mean fails non2xx
+    echo "bench: $name" >&2
+    bench_timeout h2load -c 64 -m 16 -t 1 -D "$SECONDS_PER_RUN" --warm-up-time=1 "$url" >"$log" 2>&1 ||
+        echo "bench: h2load exited with $? (see $log)" >&2
+    rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' "$log")
+    mean=$(awk '/^time for request:/ {print $6}' "$log")
+    fails=$(awk '/^requests:/ {print $10}' "$log") # h2load counts errored and timed out in it
+    non2xx=$(awk -F'[ ,]+' '/^status codes:/ {print $5 + $7 + $9}' "$log")
+    SUMMARY+=("$(printf '%-34s %-8s %10s %9s %9s %9s %8s' "$name" h2load "${rps:-?}" "${mean:-?}" - - \
+        "$(( ${fails:-0} + ${non2xx:-0} ))")")
+}
+
+wrk_run() {
+    local name=$1 url=$2 log=$OUT/$3.txt rps mean p50 p99 errs
+    echo "bench: $name" >&2
+    bench_timeout wrk -t1 -c64 -d"${SECONDS_PER_RUN}s" --latency "$url" >"$log" 2>&1 ||
+        echo "bench: wrk exited with $? (see $log)" >&2
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$log")
+    mean=$(awk '$1 == "Latency" {print $2; exit}' "$log")
+    p50=$(awk '$1 == "50%" {print $2}' "$log")
+    p99=$(awk '$1 == "99%" {print $2}' "$log")
+    errs=$(awk '/^ *Non-2xx or 3xx responses:/ {n += $NF} /^ *Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$log")
+    SUMMARY+=("$(printf '%-34s %-8s %10s %9s %9s %9s %8s' "$name" wrk "${rps:-?}" "${mean:-?}" "${p50:-?}" "${p99:-?}" "$errs")")
+}
+
+# Queries per second = pipelines per second x PIPELINE_DEPTH; latency is per pipeline.
+pgbench_run() {
+    local script=$HS_TMP/select1.sql log=$OUT/pgbench-select1.txt tps lat fails i
+    echo "bench: pgbench pipelined SELECT 1" >&2
+    {
+        printf '%s\n' '\startpipeline'
+        for ((i = 0; i < PIPELINE_DEPTH; i++)); do echo 'SELECT 1;'; done
+        printf '%s\n' '\endpipeline'
+    } >"$script"
+    bench_timeout "$(pg_bindir)/pgbench" -n -M prepared -c 16 -j 2 -T "$SECONDS_PER_RUN" -f "$script" \
+        "$DATABASE_URL" >"$log" 2>&1 || echo "bench: pgbench exited with $? (see $log)" >&2
+    tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
+    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1ms/p' "$log")
+    fails=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
+    SUMMARY+=("$(printf '%-34s %-8s %10s %9s %9s %9s %8s' "SELECT 1 x$PIPELINE_DEPTH pipelined -c16 (q/s)" \
+        pgbench "$(awk -v t="${tps:-0}" -v d="$PIPELINE_DEPTH" 'BEGIN {printf "%.0f", t * d}')" \
+        "${lat:-?}" - - "${fails:-?}")")
+}
+
+bench_main() {
+    local port base
+    [[ -n ${BENCH_SERVER_CMD:-} || -x $BIN ]] || bench_die "$BIN is missing: \`make bench\` builds it"
+    mkdir -p "$OUT"
+    trap bench_down EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+    unset REDIS_URL # in-process stand-ins: the bench measures the server and PostgreSQL only
+    hs_tmp_create
+    hs_pg_up >/dev/null
+    [[ -n ${BENCH_SERVER_CMD:-} ]] || HS_SCHEMA_DIR=$REPO/schema "$BIN" migrate up >"$OUT/migrate.log" 2>&1 ||
+        { cat "$OUT/migrate.log" >&2; bench_die "migrate up failed"; }
+    port=$(hs_free_port)
+    bench_server_up "$port"
+    base=http://127.0.0.1:$port
+    h2load_run "/health  h2c  -c64 -m16 -t1" "$base/health" h2load-health
+    wrk_run "/health  HTTP/1.1  -c64 -t1" "$base/health" wrk-health
+    h2load_run "/ready   h2c  -c64 -m16 -t1" "$base/ready" h2load-ready
+    wrk_run "/ready   HTTP/1.1  -c64 -t1" "$base/ready" wrk-ready
+    pgbench_run
+    echo
+    echo "hellosales bench, ${SECONDS_PER_RUN}s per run, $(nproc) cores, loopback (raw output: ${OUT#"$REPO"/})"
+    printf '%-34s %-8s %10s %9s %9s %9s %8s\n' run tool req/s mean p50 p99 errors
+    printf '%s\n' "${SUMMARY[@]}"
+}
+
+bench_main "$@"
