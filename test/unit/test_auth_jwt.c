@@ -7,6 +7,7 @@
 
 #include "pipeline/auth.h"
 #include "test/support/check.h"
+#include "test/support/env.h"
 
 #define NOW 1700000000LL
 #define SECRET "test-secret-for-unit-tests-only-0123456789"
@@ -17,32 +18,14 @@ static auth_keys_t *keys_one, *keys_mixed;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* test/fixtures/auth/<name>: $HS_SOURCE_DIR when set, else found from this file's own path
- * (absolute under CMake, "test/unit/..." when compiled by hand from the repo root). */
+/* test/fixtures/auth/<name>, whole and NUL-terminated. */
 static char *read_fixture(const char *name)
 {
-    char dir[1024], path[1200];
-    const char *root = getenv("HS_SOURCE_DIR");
-    if (root != NULL) {
-        snprintf(dir, sizeof(dir), "%s/test", root);
-    } else {
-        snprintf(dir, sizeof(dir), "%s", __FILE__);
-        for (int i = 0; i < 2; i++) {
-            char *slash = strrchr(dir, '/');
-            REQUIRE(slash != NULL);
-            *slash = '\0';
-        }
-    }
-    snprintf(path, sizeof(path), "%s/fixtures/auth/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fprintf(stderr, "cannot open %s\n", path);
-    REQUIRE(f != NULL);
-    char *buf = malloc(65536);
-    size_t n = fread(buf, 1, 65535, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
+    char rel[128];
+    snprintf(rel, sizeof(rel), "auth/%s", name);
+    char *text = ts_read_file(ts_fixture(rel), NULL);
+    REQUIRE(text != NULL);
+    return text;
 }
 
 static char *b64url(const void *data, size_t len)

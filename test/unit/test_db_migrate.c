@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "db/db.h"
 #include "test/support/check.h"
+#include "test/support/pg.h"
 
 typedef struct env {
     const char *url;
@@ -41,14 +42,6 @@ static void capture_close(capture_t *c)
     free(c->text);
 }
 
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-    REQUIRE(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
-    PQclear(r);
-}
 
 static long long scalar(PGconn *c, const char *sql)
 {
@@ -68,38 +61,13 @@ static int table_exists(PGconn *c, const char *table)
     return (int)scalar(c, sql);
 }
 
-/* conninfo for another database on the same server, as key='value' pairs */
-static char *conninfo_for(const char *url, const char *dbname)
-{
-    PQconninfoOption *opts = PQconninfoParse(url, NULL);
-    size_t cap = 4096, len = 0;
-    char *s = malloc(cap);
-
-    REQUIRE(opts != NULL && s != NULL);
-    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-        if (v == NULL)
-            continue;
-        len += (size_t)snprintf(s + len, cap - len, "%s='", o->keyword);
-        for (; *v && len + 4 < cap; v++) {
-            if (*v == '\'' || *v == '\\')
-                s[len++] = '\\';
-            s[len++] = *v;
-        }
-        len += (size_t)snprintf(s + len, cap - len, "' ");
-        REQUIRE(len + 8 < cap);
-    }
-    PQconninfoFree(opts);
-    return s;
-}
-
 static char *create_database(env_t *env, const char *suffix)
 {
     char name[64], sql[128];
     snprintf(name, sizeof(name), "hs_test_migrate_%d_%s", (int)getpid(), suffix);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-    exec_ok(env->admin, sql);
-    return conninfo_for(env->url, name);
+    ts_pg_exec_ok(env->admin, sql);
+    return ts_pg_conninfo_for(env->url, name);
 }
 
 /* One connection per database for the checks: a SCRAM login costs ~200 ms under ASan. */
@@ -114,7 +82,7 @@ static void drop_database(env_t *env, const char *suffix)
 {
     char sql[128];
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS hs_test_migrate_%d_%s WITH (FORCE)", (int)getpid(), suffix);
-    exec_ok(env->admin, sql);
+    ts_pg_exec_ok(env->admin, sql);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -330,10 +298,13 @@ static void test_project_schema(env_t *env)
     PGresult *r = PQexec(pg, "UPDATE organization_memberships SET role = 'owner'");
     CHECK_STR(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23514");
     PQclear(r);
-    exec_ok(pg, "DELETE FROM users");
+    ts_pg_exec_ok(pg, "DELETE FROM users");
     CHECK_INT(scalar(pg, "SELECT count(*) FROM organization_memberships"), 0);
 
-    CHECK_INT(db_migrate(db, schema, "down", 0, out.f), 0);
+    /* every real migration reverts: down as many as are applied */
+    unsigned applied = (unsigned)scalar(pg, "SELECT count(*) FROM schema_migrations");
+    CHECK(applied >= 1);
+    CHECK_INT(db_migrate(db, schema, "down", applied, out.f), 0);
     CHECK_INT(table_exists(pg, "organizations"), 0);
     CHECK_INT(table_exists(pg, "users"), 0);
     CHECK_INT(table_exists(pg, "organization_memberships"), 0);
@@ -353,7 +324,7 @@ int main(void)
     REQUIRE(env.url != NULL && *env.url);
     env.admin = PQconnectdb(env.url);
     REQUIRE(PQstatus(env.admin) == CONNECTION_OK);
-    exec_ok(env.admin, "SET client_min_messages = warning");
+    ts_pg_exec_ok(env.admin, "SET client_min_messages = warning");
     /* under the harness's HS_TMP when there is one: it is removed even if this test dies */
     const char *tmp = getenv("HS_TMP");
     snprintf(env.dir, sizeof(env.dir), "%s/hs_test_migrate_XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");

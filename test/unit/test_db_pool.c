@@ -9,6 +9,8 @@
 #include <uv.h>
 #include "db/db.h"
 #include "test/support/check.h"
+#include "test/support/loop.h"
+#include "test/support/pg.h"
 
 typedef struct reply {
     int calls;
@@ -78,30 +80,10 @@ static db_query_t *query(db_pool_t *pool, const db_stmt_t *stmt, const char *val
     return db_pool_query(pool, stmt, values, stmt->nparams, timeout_ms, on_reply, r);
 }
 
-static void on_wake(uv_timer_t *t)
-{
-    *(int *)t->data = 1;
-}
-
-/* Runs the loop until cond(arg) holds or `ms` pass; returns cond(arg). */
-static int run_until(uv_loop_t *loop, int (*cond)(void *), void *arg, uint64_t ms)
-{
-    uv_timer_t t;
-    int fired = 0;
-
-    uv_timer_init(loop, &t);
-    t.data = &fired;
-    uv_timer_start(&t, on_wake, ms, 0);
-    while (!(cond != NULL && cond(arg)) && !fired)
-        uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&t, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    return cond != NULL && cond(arg);
-}
 
 static void run_for(uv_loop_t *loop, uint64_t ms)
 {
-    run_until(loop, NULL, NULL, ms);
+    ts_run_until(loop, NULL, NULL, ms);
 }
 
 static int answered(void *arg)
@@ -147,7 +129,7 @@ static db_pool_t *open_pool(env_t *env, unsigned connections, unsigned max_infli
     db_pool_t *pool = db_pool_new(&env->loop, &conf, env->stmts);
     REQUIRE(pool != NULL);
     ready_wait_t w = {pool, connections};
-    REQUIRE(run_until(&env->loop, pool_ready, &w, 5000));
+    REQUIRE(ts_run_until(&env->loop, pool_ready, &w, 5000));
     return pool;
 }
 
@@ -160,42 +142,9 @@ static void close_pool(env_t *env, db_pool_t *pool)
 {
     int done = 0;
     db_pool_close(pool, on_done, &done);
-    CHECK(run_until(&env->loop, flag_set, &done, 5000));
+    CHECK(ts_run_until(&env->loop, flag_set, &done, 5000));
 }
 
-/* conninfo for another database on the same server, as key='value' pairs */
-static char *conninfo_for(const char *url, const char *dbname)
-{
-    PQconninfoOption *opts = PQconninfoParse(url, NULL);
-    size_t cap = 4096, len = 0;
-    char *s = malloc(cap);
-
-    REQUIRE(opts != NULL && s != NULL);
-    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
-        if (v == NULL)
-            continue;
-        len += (size_t)snprintf(s + len, cap - len, "%s='", o->keyword);
-        for (; *v && len + 4 < cap; v++) {
-            if (*v == '\'' || *v == '\\')
-                s[len++] = '\\';
-            s[len++] = *v;
-        }
-        len += (size_t)snprintf(s + len, cap - len, "' ");
-        REQUIRE(len + 8 < cap);
-    }
-    PQconninfoFree(opts);
-    return s;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
-    REQUIRE(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
-    PQclear(r);
-}
 
 static long long scalar(PGconn *c, const char *sql)
 {
@@ -264,7 +213,7 @@ static int probe(env_t *env, prober_t *p, db_pool_t *pool, uint64_t ms)
     uv_timer_init(&env->loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, probe_tick, 0, 20);
-    int ok = run_until(&env->loop, probe_ok, p, ms);
+    int ok = ts_run_until(&env->loop, probe_ok, p, ms);
     uv_close((uv_handle_t *)&p->timer, NULL);
     uv_run(&env->loop, UV_RUN_NOWAIT);
     return ok;
@@ -291,7 +240,7 @@ static void test_results(env_t *env)
     CHECK_INT(st.waiting, 1);
     query(pool, &s_echo, "héllo 'quoted'", 0, b, &env->loop);
     query(pool, &s_echo, NULL, 0, n, &env->loop);
-    CHECK(run_until(&env->loop, all_answered, &m, 5000));
+    CHECK(ts_run_until(&env->loop, all_answered, &m, 5000));
     CHECK_INT(a->calls, 1);
     CHECK_INT(a->status, DB_OK);
     CHECK_STR(a->value, "42");
@@ -300,7 +249,7 @@ static void test_results(env_t *env)
     CHECK_INT(n->null, 1);
 
     ready_wait_t w = {pool, 2};
-    CHECK(run_until(&env->loop, pool_ready, &w, 5000));
+    CHECK(ts_run_until(&env->loop, pool_ready, &w, 5000));
     db_pool_stats(pool, &st);
     CHECK_INT(st.idle, 2);
     CHECK_INT(st.busy, 0);
@@ -312,14 +261,14 @@ static void test_results(env_t *env)
     many_t both = {settings, 2};
     query(pool, &s_setting, "application_name", 0, &settings[0], &env->loop);
     query(pool, &s_setting, "statement_timeout", 0, &settings[1], &env->loop);
-    CHECK(run_until(&env->loop, all_answered, &both, 5000));
+    CHECK(ts_run_until(&env->loop, all_answered, &both, 5000));
     CHECK_STR(settings[0].value, env->app);
     CHECK_STR(settings[1].value, "6s");
 
     /* A statement error carries the server's SQLSTATE and the PGresult. */
     reply_t e = {0};
     query(pool, &s_div, "0", 0, &e, &env->loop);
-    CHECK(run_until(&env->loop, answered, &e, 5000));
+    CHECK(ts_run_until(&env->loop, answered, &e, 5000));
     CHECK_INT(e.status, DB_ERR_QUERY);
     CHECK_STR(e.sqlstate, "22012");
     close_pool(env, pool);
@@ -340,7 +289,7 @@ static void test_many_pipelined(env_t *env)
     db_pool_stats(pool, &st);
     CHECK_INT(st.busy, 2); /* both connections took their share... */
     CHECK_INT(st.waiting, N - 2 * 256); /* ...and the rest waits its turn */
-    CHECK(run_until(&env->loop, all_answered, &m, 20000));
+    CHECK(ts_run_until(&env->loop, all_answered, &m, 20000));
     run_for(&env->loop, 50);
     int wrong = 0;
     for (int i = 0; i < N; i++) {
@@ -370,7 +319,7 @@ static void test_large_writes(env_t *env)
     for (int i = 0; i < N; i++)
         query(pool, &s_length, big, 0, &r[i], &env->loop);
     free(big); /* copied */
-    CHECK(run_until(&env->loop, all_answered, &m, 20000));
+    CHECK(ts_run_until(&env->loop, all_answered, &m, 20000));
     int wrong = 0;
     for (int i = 0; i < N; i++)
         wrong += r[i].status != DB_OK || strcmp(r[i].value, "1048576") != 0;
@@ -396,7 +345,7 @@ static void test_queue_cap(env_t *env)
     db_pool_stats(pool, &st);
     CHECK_INT(st.waiting, 2);
     CHECK_INT(st.busy, 1);
-    CHECK(run_until(&env->loop, answered, &r[2], 5000));
+    CHECK(ts_run_until(&env->loop, answered, &r[2], 5000));
     CHECK_INT(r[0].status, DB_OK);
     CHECK_STR(r[0].value, "slept");
     CHECK_STR(r[1].value, "2");
@@ -413,14 +362,14 @@ static void test_timeout(env_t *env)
     uint64_t start = uv_now(&env->loop);
 
     query(pool, &s_sleep, "1", 100, &slow, &env->loop);
-    CHECK(run_until(&env->loop, answered, &slow, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &slow, 2000));
     CHECK_INT(slow.status, DB_ERR_TIMEOUT);
     CHECK(slow.at - start >= 90 && slow.at - start < 900);
     /* The late result arrives and is dropped: still one call. */
     run_for(&env->loop, 1200);
     CHECK_INT(slow.calls, 1);
     query(pool, &s_add, "6", 0, &after, &env->loop);
-    CHECK(run_until(&env->loop, answered, &after, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &after, 2000));
     CHECK_INT(after.status, DB_OK);
     CHECK_STR(after.value, "7");
     db_pool_stats(pool, &st);
@@ -432,10 +381,10 @@ static void test_timeout(env_t *env)
     start = uv_now(&env->loop);
     query(pool, &s_sleep, "1", 3000, &blocker, &env->loop);
     query(pool, &s_add, "1", 100, &waiting, &env->loop);
-    CHECK(run_until(&env->loop, answered, &waiting, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &waiting, 2000));
     CHECK_INT(waiting.status, DB_ERR_TIMEOUT);
     CHECK(waiting.at - start < 900);
-    CHECK(run_until(&env->loop, answered, &blocker, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &blocker, 2000));
     CHECK_INT(blocker.status, DB_OK);
     db_pool_stats(pool, &st);
     CHECK_INT(st.waiting, 0);
@@ -453,21 +402,21 @@ static void test_server_timeout(env_t *env)
 
     REQUIRE(pool != NULL);
     ready_wait_t w = {pool, 1};
-    REQUIRE(run_until(&env->loop, pool_ready, &w, 5000));
+    REQUIRE(ts_run_until(&env->loop, pool_ready, &w, 5000));
     query(pool, &s_setting, "statement_timeout", 5000, &limit, &env->loop); /* not the 300 ms default */
-    CHECK(run_until(&env->loop, answered, &limit, 5000));
+    CHECK(ts_run_until(&env->loop, answered, &limit, 5000));
     CHECK_STR(limit.value, "1300ms");
     uint64_t start = uv_now(&env->loop);
     query(pool, &s_sleep, "4", 0, &runaway, &env->loop);
     query(pool, &s_add, "1", 6000, &behind, &env->loop);
-    CHECK(run_until(&env->loop, answered, &behind, 6000));
+    CHECK(ts_run_until(&env->loop, answered, &behind, 6000));
     CHECK_INT(runaway.status, DB_ERR_TIMEOUT);
     CHECK(runaway.at - start < 1000);
     CHECK_INT(behind.status, DB_OK);
     CHECK(behind.at - start >= 1000 && behind.at - start < 3500); /* not 4 s: the server cancelled it */
     start = uv_now(&env->loop);
     query(pool, &s_sleep, "4", 6000, &patient, &env->loop);
-    CHECK(run_until(&env->loop, answered, &patient, 6000));
+    CHECK(ts_run_until(&env->loop, answered, &patient, 6000));
     CHECK_INT(patient.status, DB_ERR_TIMEOUT);
     CHECK(patient.at - start < 3500);
     close_pool(env, pool);
@@ -485,14 +434,14 @@ static void test_stuck_connection(env_t *env)
 
     REQUIRE(pool != NULL);
     ready_wait_t w = {pool, 1};
-    REQUIRE(run_until(&env->loop, pool_ready, &w, 5000));
+    REQUIRE(ts_run_until(&env->loop, pool_ready, &w, 5000));
     query(pool, &s_no_limit, NULL, 5000, &lift, &env->loop); /* not the 200 ms default */
-    CHECK(run_until(&env->loop, answered, &lift, 5000));
+    CHECK(ts_run_until(&env->loop, answered, &lift, 5000));
     CHECK_INT(lift.status, DB_OK);
     uint64_t start = uv_now(&env->loop);
     query(pool, &s_sleep, "5", 0, &sleeper, &env->loop);
     query(pool, &s_add, "1", 10000, &behind, &env->loop);
-    CHECK(run_until(&env->loop, answered, &behind, 6000));
+    CHECK(ts_run_until(&env->loop, answered, &behind, 6000));
     CHECK_INT(sleeper.status, DB_ERR_TIMEOUT);
     CHECK_INT(behind.status, DB_ERR_UNAVAILABLE);
     /* 200 ms deadline, then 1.2 s (200 ms + 1 s margin) without a byte from the server; not 5 s */
@@ -511,7 +460,7 @@ static void test_stale_recycle(env_t *env)
     query(pool, &s_sleep, "1", 100, &s1, &env->loop);
     query(pool, &s_sleep, "1", 100, &s2, &env->loop);
     query(pool, &s_add, "1", 3000, &behind, &env->loop);
-    CHECK(run_until(&env->loop, answered, &behind, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &behind, 2000));
     CHECK_INT(s1.status, DB_ERR_TIMEOUT);
     CHECK_INT(s2.status, DB_ERR_TIMEOUT);
     CHECK_INT(behind.status, DB_ERR_UNAVAILABLE);
@@ -545,7 +494,7 @@ static void test_cancel(env_t *env)
     REQUIRE(q3 != NULL);
     db_query_cancel(q3);
     query(pool, &s_add, "9", 0, &after, &env->loop);
-    CHECK(run_until(&env->loop, answered, &after, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &after, 2000));
     CHECK_INT(instant.calls, 0);
     CHECK_STR(after.value, "10");
     close_pool(env, pool);
@@ -572,7 +521,7 @@ static void test_segments(env_t *env)
     query(pool, &s_add, "11", 0, &r[10], &env->loop);
     query(pool, &s_add, "12", 0, &r[11], &env->loop);
     many_t m = {r, 12};
-    CHECK(run_until(&env->loop, all_answered, &m, 5000));
+    CHECK(ts_run_until(&env->loop, all_answered, &m, 5000));
 
     CHECK_STR(r[0].value, "2");
     CHECK_INT(r[1].status, DB_OK);
@@ -605,22 +554,22 @@ static void test_rollback(env_t *env)
     /* BEGIN leaves a transaction open: the pool rolls it back before sending anything else, so
      * the insert after it commits on its own (else it would hide in the open transaction). */
     query(pool, &s_begin, NULL, 0, &begin, &env->loop);
-    CHECK(run_until(&env->loop, answered, &begin, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &begin, 2000));
     CHECK_INT(begin.status, DB_OK);
     query(pool, &s_insert, "200", 0, &insert, &env->loop);
-    CHECK(run_until(&env->loop, answered, &insert, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &insert, 2000));
     CHECK_INT(insert.status, DB_OK);
     CHECK_INT(scalar(env->db, "SELECT count(*) FROM items WHERE id = 200"), 1);
 
     /* BEGIN then an error in the same segment leaves the transaction failed (INERROR). */
     query(pool, &s_begin_shared, NULL, 0, &begin2, &env->loop);
     query(pool, &s_div, "0", 0, &fail, &env->loop);
-    CHECK(run_until(&env->loop, answered, &fail, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &fail, 2000));
     CHECK_INT(begin2.status, DB_OK);
     CHECK_INT(fail.status, DB_ERR_QUERY);
     CHECK_STR(fail.sqlstate, "22012");
     query(pool, &s_add, "5", 0, &next, &env->loop);
-    CHECK(run_until(&env->loop, answered, &next, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &next, 2000));
     CHECK_INT(next.status, DB_OK); /* not 25P02: the failed transaction was rolled back */
     CHECK_STR(next.value, "6");
 
@@ -630,7 +579,7 @@ static void test_rollback(env_t *env)
     query(pool, &s_begin_shared, NULL, 0, &begin3, &env->loop);
     query(pool, &s_div, "0", 0, &fail3, &env->loop);
     query(pool, &s_insert, "300", 0, &write3, &env->loop);
-    CHECK(run_until(&env->loop, answered, &write3, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &write3, 2000));
     CHECK_STR(fail3.sqlstate, "22012");
     CHECK_INT(write3.status, DB_OK);
     CHECK_INT(write3.calls, 1);
@@ -649,7 +598,7 @@ static void test_terminated(env_t *env)
     CHECK(terminate_backends(env) >= 2); /* and any backend still sleeping from an earlier test */
     uint64_t start = uv_now(&env->loop);
     /* In flight when its connection died: the outcome is unknown, so UNAVAILABLE, at once. */
-    CHECK(run_until(&env->loop, answered, &sleeping, 3000));
+    CHECK(ts_run_until(&env->loop, answered, &sleeping, 3000));
     CHECK_INT(sleeping.status, DB_ERR_UNAVAILABLE);
     CHECK(sleeping.at - start < 1000);
     /* The pool reconnects by itself. */
@@ -669,7 +618,7 @@ static void test_outage_fails_fast(env_t *env)
     REQUIRE(pool != NULL);
     uint64_t start = uv_now(&env->loop);
     query(pool, &s_add, "1", 0, &first, &env->loop); /* starting up: it may wait */
-    CHECK(run_until(&env->loop, answered, &first, 3000));
+    CHECK(ts_run_until(&env->loop, answered, &first, 3000));
     CHECK_INT(first.status, DB_ERR_UNAVAILABLE);
     CHECK(first.at - start < 1000);
     CHECK(query(pool, &s_add, "1", 0, &later, &env->loop) == NULL);
@@ -698,9 +647,9 @@ static void test_prepare_retry(env_t *env)
 
     REQUIRE(pool != NULL);
     query(pool, &s_later, NULL, 0, &r, &env->loop);
-    CHECK(run_until(&env->loop, answered, &r, 3000));
+    CHECK(ts_run_until(&env->loop, answered, &r, 3000));
     CHECK_INT(r.status, DB_ERR_UNAVAILABLE);
-    exec_ok(env->db, "CREATE TABLE later_table (id int)");
+    ts_pg_exec_ok(env->db, "CREATE TABLE later_table (id int)");
     CHECK(probe(env, &p, pool, 8000));
     close_pool(env, pool);
     db_stmts_free(stmts);
@@ -721,7 +670,7 @@ static void test_close(env_t *env)
     CHECK_INT(inflight.status, DB_ERR_UNAVAILABLE);
     CHECK_INT(queued.status, DB_ERR_UNAVAILABLE);
     CHECK_INT(done, 0); /* only once every handle is closed */
-    CHECK(run_until(&env->loop, flag_set, &done, 5000));
+    CHECK(ts_run_until(&env->loop, flag_set, &done, 5000));
     CHECK_INT(cancelled.calls, 0);
 }
 
@@ -748,11 +697,11 @@ int main(void)
     PGconn *admin = PQconnectdb(env.url);
     REQUIRE(PQstatus(admin) == CONNECTION_OK);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", env.dbname);
-    exec_ok(admin, sql);
-    env.conninfo = conninfo_for(env.url, env.dbname);
+    ts_pg_exec_ok(admin, sql);
+    env.conninfo = ts_pg_conninfo_for(env.url, env.dbname);
     env.db = PQconnectdb(env.conninfo);
     REQUIRE(PQstatus(env.db) == CONNECTION_OK);
-    exec_ok(env.db, "CREATE TABLE items (id int PRIMARY KEY)");
+    ts_pg_exec_ok(env.db, "CREATE TABLE items (id int PRIMARY KEY)");
 
     env.stmts = db_stmts_new();
     const db_stmt_t *all[] = {&s_add,   &s_echo,  &s_sleep,        &s_div,     &s_insert,  &s_count,
@@ -782,7 +731,7 @@ int main(void)
     db_stmts_free(env.stmts);
     PQfinish(env.db);
     snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", env.dbname);
-    exec_ok(admin, sql);
+    ts_pg_exec_ok(admin, sql);
     PQfinish(admin);
     free(env.conninfo);
     return check_done("test_db_pool");

@@ -9,6 +9,7 @@
 #include <uv.h>
 #include "db/redis.h"
 #include "test/support/check.h"
+#include "test/support/loop.h"
 
 typedef struct rreply {
     int calls;
@@ -73,25 +74,7 @@ static redis_cmd_t *command(redis_client_t *c, rreply_t *r, uint64_t timeout_ms,
     return cmd;
 }
 
-static void on_wake(uv_timer_t *t)
-{
-    *(int *)t->data = 1;
-}
 
-static int run_until(uv_loop_t *loop, int (*cond)(void *), void *arg, uint64_t ms)
-{
-    uv_timer_t t;
-    int fired = 0;
-
-    uv_timer_init(loop, &t);
-    t.data = &fired;
-    uv_timer_start(&t, on_wake, ms, 0);
-    while (!(cond != NULL && cond(arg)) && !fired)
-        uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&t, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    return cond != NULL && cond(arg);
-}
 
 static int answered(void *arg)
 {
@@ -117,7 +100,7 @@ static redis_client_t *open_client(env_t *env, const char *url)
 {
     redis_client_t *c = redis_client_new(&env->loop, url);
     REQUIRE(c != NULL);
-    REQUIRE(run_until(&env->loop, connected, c, 3000));
+    REQUIRE(ts_run_until(&env->loop, connected, c, 3000));
     return c;
 }
 
@@ -125,7 +108,7 @@ static void close_client(env_t *env, redis_client_t *c)
 {
     int done = 0;
     redis_client_close(c, on_done, &done);
-    CHECK(run_until(&env->loop, flag_set, &done, 3000));
+    CHECK(ts_run_until(&env->loop, flag_set, &done, 3000));
 }
 
 /* Sends one command and waits for its reply. */
@@ -142,7 +125,7 @@ static void roundtrip(env_t *env, redis_client_t *c, rreply_t *r, ...)
         argc++;
     va_end(ap);
     redis_client_command(c, 2000, on_reply, r, argc, argv, NULL);
-    CHECK(run_until(&env->loop, answered, r, 3000));
+    CHECK(ts_run_until(&env->loop, answered, r, 3000));
 }
 
 /* REDIS_URL with its /db (if any) replaced */
@@ -190,7 +173,7 @@ static void test_commands(env_t *env)
     memset(&r, 0, sizeof(r));
     r.loop = &env->loop;
     CHECK(redis_client_command(c, 2000, on_reply, &r, 3, argv, lens) != NULL);
-    CHECK(run_until(&env->loop, answered, &r, 3000));
+    CHECK(ts_run_until(&env->loop, answered, &r, 3000));
     CHECK_STR(r.str, "OK");
     roundtrip(env, c, &r, "GET", env->key, NULL);
     CHECK_INT(r.type, REDIS_REPLY_STRING);
@@ -232,7 +215,7 @@ static void test_fail_fast(env_t *env)
     redis_client_t *c = redis_client_new(&env->loop, "redis://127.0.0.1:1");
     REQUIRE(c != NULL);
     /* hiredis's adapter ignores the refused connect; our connect timeout (2 s) ends the attempt */
-    run_until(&env->loop, NULL, NULL, 2300);
+    ts_run_until(&env->loop, NULL, NULL, 2300);
     CHECK(!redis_client_connected(c));
     CHECK(command(c, &r, 1000, "PING", NULL) == NULL);
     CHECK_INT(r.calls, 1);
@@ -242,7 +225,7 @@ static void test_fail_fast(env_t *env)
     snprintf(bad_auth, sizeof(bad_auth), "redis://:surely-not-the-password@%s", at ? at + 1 : authority);
     c = redis_client_new(&env->loop, bad_auth);
     REQUIRE(c != NULL);
-    run_until(&env->loop, NULL, NULL, 300);
+    ts_run_until(&env->loop, NULL, NULL, 300);
     CHECK(!redis_client_connected(c));
     memset(&r, 0, sizeof(r));
     r.loop = &env->loop;
@@ -259,10 +242,10 @@ static void test_timeout(env_t *env)
     roundtrip(env, c, &id1, "CLIENT", "ID", NULL);
     uint64_t start = uv_now(&env->loop);
     CHECK(command(c, &blocked, 100, "BLPOP", env->key, "1", NULL) != NULL); /* the server answers nil after 1 s */
-    CHECK(run_until(&env->loop, answered, &blocked, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &blocked, 2000));
     CHECK(blocked.null);
     CHECK(blocked.at - start >= 90 && blocked.at - start < 900);
-    run_until(&env->loop, NULL, NULL, 1300); /* the late nil comes and is dropped */
+    ts_run_until(&env->loop, NULL, NULL, 1300); /* the late nil comes and is dropped */
     CHECK_INT(blocked.calls, 1);
     roundtrip(env, c, &ping, "PING", NULL);
     CHECK_STR(ping.str, "PONG");
@@ -283,11 +266,11 @@ static void test_stuck(env_t *env)
     uint64_t start = uv_now(&env->loop);
     command(c, &blocked, 100, "BLPOP", env->key, "5", NULL);
     command(c, &behind, 10000, "PING", NULL);
-    CHECK(run_until(&env->loop, answered, &behind, 6000));
+    CHECK(ts_run_until(&env->loop, answered, &behind, 6000));
     CHECK(blocked.null);
     CHECK(behind.null);
     CHECK(behind.at - start >= 1000 && behind.at - start < 4000); /* not at 5 s */
-    CHECK(run_until(&env->loop, connected, c, 3000));
+    CHECK(ts_run_until(&env->loop, connected, c, 3000));
     roundtrip(env, c, &id2, "CLIENT", "ID", NULL);
     CHECK(id2.integer != id1.integer);
     close_client(env, c);
@@ -308,7 +291,7 @@ static void test_cancel(env_t *env)
     redis_cmd_cancel(cmd);
     roundtrip(env, c, &get, "GET", env->key, NULL);
     CHECK_STR(get.str, "v");
-    run_until(&env->loop, NULL, NULL, 400);
+    ts_run_until(&env->loop, NULL, NULL, 400);
     CHECK_INT(set.calls, 0);
     CHECK_INT(blocked.calls, 0);
     roundtrip(env, c, &get, "DEL", env->key, NULL);
@@ -333,12 +316,12 @@ static void test_reconnect(env_t *env)
     blocked.then = c;
     blocked.then_reply = &during;
     CHECK(command(c, &blocked, 6000, "BLPOP", env->key, "5", NULL) != NULL);
-    run_until(&env->loop, NULL, NULL, 50);
+    ts_run_until(&env->loop, NULL, NULL, 50);
     snprintf(id, sizeof(id), "%lld", id1.integer);
     uint64_t start = uv_now(&env->loop);
     roundtrip(env, killer, &kill, "CLIENT", "KILL", "ID", id, NULL);
     CHECK_INT(kill.integer, 1);
-    CHECK(run_until(&env->loop, answered, &blocked, 2000));
+    CHECK(ts_run_until(&env->loop, answered, &blocked, 2000));
     CHECK(blocked.null);
     CHECK(blocked.at - start < 1000);
     /* sent from that callback, while the connection was down: failed before returning */
@@ -349,9 +332,9 @@ static void test_reconnect(env_t *env)
         memset(&ping, 0, sizeof(ping));
         ping.loop = &env->loop;
         command(c, &ping, 500, "PING", NULL);
-        if (run_until(&env->loop, pinged_ok, &ping, 30))
+        if (ts_run_until(&env->loop, pinged_ok, &ping, 30))
             break;
-        run_until(&env->loop, NULL, NULL, 20);
+        ts_run_until(&env->loop, NULL, NULL, 20);
     }
     CHECK(pinged_ok(&ping));
     roundtrip(env, c, &id2, "CLIENT", "ID", NULL);
@@ -367,12 +350,12 @@ static void test_close_pending(env_t *env)
     int done = 0;
 
     CHECK(command(c, &blocked, 6000, "BLPOP", env->key, "5", NULL) != NULL);
-    run_until(&env->loop, NULL, NULL, 50);
+    ts_run_until(&env->loop, NULL, NULL, 50);
     redis_client_close(c, on_done, &done);
     CHECK_INT(blocked.calls, 1);
     CHECK(blocked.null);
     CHECK_INT(done, 0); /* only once the handles are closed */
-    CHECK(run_until(&env->loop, flag_set, &done, 2000));
+    CHECK(ts_run_until(&env->loop, flag_set, &done, 2000));
 }
 
 int main(void)
