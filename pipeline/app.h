@@ -56,6 +56,7 @@ struct app_module {
 typedef struct config config_t;
 typedef struct ratelimit ratelimit_t;
 typedef struct server_thread server_thread_t;
+typedef struct principal_config principal_config_t;
 
 typedef struct app {
     app_env_t env;
@@ -67,6 +68,7 @@ typedef struct app {
     db_stmts_t *stmts;
     config_t *config;
     ratelimit_t *ratelimit;
+    principal_config_t *principals; /* how bearer tokens are verified */
     char instance_id[13]; /* random per process: prefixes generated request ids */
     server_thread_t *threads; /* set while serving */
     unsigned nthreads;

@@ -12,6 +12,7 @@
 #include "pipeline/app.h"
 #include "pipeline/config.h"
 #include "pipeline/log.h"
+#include "pipeline/principal.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/server.h"
 
@@ -89,6 +90,14 @@ static int cmd_serve(app_t *app, int argc, char **argv)
     }
     if (app->redis_url == NULL)
         log_info("REDIS_URL is not set: using in-process stand-ins (rate limits, pub/sub); run one instance only");
+    const principal_config_t *pc = app->principals;
+    if (!pc->configured)
+        log_warn(pc->dev_token ? "no token verifier configured: only dev_token is accepted (development)"
+                               : "no token verifier configured (JWT_HS256_SECRET or WORKOS_*): every bearer token is refused");
+    else
+        log_info("verifying bearer tokens", LOG_S("algorithm", pc->auth.alg == AUTH_ALG_HS256 ? "HS256" : "RS256"),
+                 LOG_S("keys", pc->auth.alg == AUTH_ALG_HS256 ? "JWT_HS256_SECRET"
+                               : pc->jwks_file_keys ? "WORKOS_JWKS_FILE" : pc->jwks_url));
     app->ratelimit = ratelimit_new();
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's global init is not thread-safe */
     int status = server_run(app); /* disposes conf */
@@ -141,14 +150,15 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") != 0)
         return usage();
 
-    app_t app = {.version = HS_VERSION, .stmts = db_stmts_new()};
-    int status = parse_env(&app);
+    principal_config_t principals = {0};
+    app_t app = {.version = HS_VERSION, .stmts = db_stmts_new(), .principals = &principals};
+    int status = parse_env(&app) == 0 && principal_config_from_env(&principals, app.env) == 0 ? 0 : 1;
     if (status == 0) {
+        principal_register(&app);
         handlers_register(&app);
         status = cmd_serve(&app, argc > 1 ? argc - 2 : 0, argv + 2);
-    } else {
-        status = 1;
     }
+    principal_config_dispose(&principals);
     free(app.modules);
     db_stmts_free(app.stmts);
     return status;

@@ -96,10 +96,12 @@ static void access_log(req_t *r, int status)
     decode_for_log(req->path, path, sizeof(path));
     snprintf(proto, sizeof(proto), "HTTP/%d%s", req->version >> 8, req->version >= 0x200 ? "" : ".1");
     double ms = (double)(now_ns() - r->start_ns) / 1e6;
-    log_emit(status >= 500 ? LOG_ERROR : LOG_INFO, "request", 8,
+    log_emit(status >= 500 ? LOG_ERROR : LOG_INFO, "request", 10,
              (log_field_t[]){LOG_S("request_id", r->request_id), LOG_S("method", method), LOG_S("path", path),
                              LOG_S("route", r->route ? r->route->pattern : NULL), LOG_S("module", r->conf->module->name),
-                             LOG_I("status", status), LOG_D("latency_ms", ms), LOG_S("protocol", proto)});
+                             LOG_I("status", status), LOG_D("latency_ms", ms), LOG_S("protocol", proto),
+                             LOG_S("user_id", r->principal ? r->principal->user_id : NULL),
+                             LOG_S("org_id", r->principal ? r->principal->org_id : NULL)});
 }
 
 void req_respond_json(req_t *r, int status, h2o_iovec_t body)
@@ -295,6 +297,45 @@ static int stage_guard(req_t *r)
     return REQ_NEXT;
 }
 
+/* The credentials of "Authorization: Bearer <token>" (scheme case-insensitive), or NULL. */
+static h2o_iovec_t bearer_token(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (i < 0)
+        return h2o_iovec_init(NULL, 0);
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len <= 7 || strncasecmp(v.base, "bearer ", 7) != 0)
+        return h2o_iovec_init(NULL, 0);
+    size_t off = 7;
+    while (off < v.len && v.base[off] == ' ')
+        off++;
+    return off < v.len ? h2o_iovec_init(v.base + off, v.len - off) : h2o_iovec_init(NULL, 0);
+}
+
+static void run_stages(req_t *r);
+
+static void on_principal(req_t *r, const principal_t *p, auth_status_t status, int db_status)
+{
+    if (p == NULL) {
+        if (status == AUTH_OK) { /* verified, but the database could not provision the caller */
+            req_respond_db_error(r, &(db_result_t){.status = (db_status_t)db_status});
+            return;
+        }
+        if (status == AUTH_ERR_CONFIG)
+            log_warn("bearer token refused: no verifier configured", LOG_S("request_id", r->request_id));
+        req_add_header(r, "www-authenticate", "Bearer error=\"invalid_token\"");
+        req_respond_error(r, 401, "unauthorized", auth_status_text(status));
+        return;
+    }
+    r->principal = p;
+    app_auth_t auth = r->route->auth > r->conf->auth ? r->route->auth : r->conf->auth;
+    if (auth == APP_AUTH_ADMIN && p->role != PRINCIPAL_ADMIN) {
+        req_respond_error(r, 403, "forbidden", "This requires the admin role");
+        return;
+    }
+    run_stages(r);
+}
+
 static int stage_policy(req_t *r)
 {
     app_rate_t rate = r->conf->rate;
@@ -322,12 +363,18 @@ static int stage_policy(req_t *r)
         }
     }
     app_auth_t auth = r->route->auth > r->conf->auth ? r->route->auth : r->conf->auth;
-    if (auth >= APP_AUTH_REQUIRED) {
-        /* No token verifier is configured in this build: deny rather than guess. */
+    if (auth == APP_AUTH_NONE)
+        return REQ_NEXT;
+    h2o_iovec_t token = bearer_token(r->h2o);
+    if (token.base == NULL) {
+        if (auth == APP_AUTH_OPTIONAL)
+            return REQ_NEXT;
+        req_add_header(r, "www-authenticate", "Bearer");
         req_respond_error(r, 401, "unauthorized", "Authentication required");
         return REQ_WAIT;
     }
-    return REQ_NEXT;
+    principal_resolve(r, token.base, token.len, on_principal);
+    return REQ_WAIT;
 }
 
 static int stage_action(req_t *r)

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "pipeline/app.h"
 #include "pipeline/json.h"
+#include "pipeline/principal.h"
 
 #define REQ_ID_MAX 64
 #define REQ_MAX_PARAMS 4
@@ -30,6 +31,7 @@ struct req {
     req_param_t params[REQ_MAX_PARAMS];
     size_t nparams;
     json_t *body; /* parsed when the route has ROUTE_JSON_BODY */
+    const principal_t *principal; /* the authenticated caller; NULL when anonymous */
     char request_id[REQ_ID_MAX + 1];
     uint64_t start_ns;
     unsigned stage;
@@ -37,8 +39,8 @@ struct req {
     db_query_t *query;               /* in flight; cancelled if the client goes away */
     void (*on_result)(req_t *r, const db_result_t *res);
     h2o_timeout_entry_t deadline;    /* app.timeout */
-    /* Set by an action with other pending work (e.g. a Redis command) to cancel it when the
-     * request is destroyed first. */
+    /* Set by whoever has other pending work (a Redis command, a wait for keys) to cancel it when
+     * the request is destroyed first; on_gone_arg also carries that work's state meanwhile. */
     void (*on_gone)(req_t *r, void *arg);
     void *on_gone_arg;
 };

@@ -156,6 +156,11 @@ static void finish_thread(server_thread_t *t)
         redis_client_close(t->redis, on_client_closed, t);
         t->redis = NULL;
     }
+    principal_thread_free(t->principals); /* before the httpc it fetches keys with */
+    t->principals = NULL;
+    t->pending_closes++;
+    httpc_close(t->httpc, on_client_closed, t);
+    t->httpc = NULL;
     on_client_closed(t);
 }
 
@@ -221,6 +226,8 @@ static void *thread_main(void *arg)
     t->db[APP_POOL_SLOW] = new_pool(t, "hellosales-slow", 1);
     if (t->app->redis_url != NULL)
         t->redis = redis_client_new(&t->loop, t->app->redis_url);
+    t->httpc = httpc_new(&t->loop);
+    t->principals = principal_thread_new(&t->loop, t->app->principals, t->httpc);
     publish_db_stats(&t->stats_timer);
     uv_timer_start(&t->stats_timer, publish_db_stats, SERVER_STATS_TICK_MS, SERVER_STATS_TICK_MS);
 

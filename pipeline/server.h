@@ -15,6 +15,8 @@
 #include "db/redis.h"
 #include "pipeline/app.h"
 #include "pipeline/config.h"
+#include "pipeline/httpc.h"
+#include "pipeline/principal.h"
 
 #define SERVER_MAX_TIMEOUTS 16
 
@@ -33,6 +35,8 @@ struct server_thread {
     int stopping;
     db_pool_t *db[2];        /* by app_pool_t: fast, slow */
     redis_client_t *redis;   /* NULL without REDIS_URL */
+    httpc_t *httpc;          /* outgoing HTTP (JWKS, providers) */
+    principal_thread_t *principals;
     unsigned pending_closes; /* pools and clients still closing at shutdown */
     uv_timer_t stats_timer;
     /* Pool statistics copied here periodically so that any thread may read them. */
