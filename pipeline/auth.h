@@ -25,7 +25,7 @@ typedef struct auth_config {
 typedef struct auth_claims {
     char sub[256];    /* required, non-empty */
     char org_id[256]; /* required, non-empty */
-    char role[16];    /* "admin" or "member": absent/null is "member", any other value is AUTH_ERR_CLAIMS */
+    char role[16];    /* "admin" only for exactly "admin"; any other string, null or absent is "member" */
     char email[320];  /* optional: "" when absent or null */
     char name[256];   /* optional: "" when absent or null */
     int64_t exp;      /* required (seconds since the epoch) */

@@ -184,14 +184,11 @@ static auth_status_t check_claims(const auth_config_t *cfg, const json_t *p, int
         return AUTH_ERR_CLAIMS;
     if (org == NULL || copy_str(org, c->org_id, sizeof(c->org_id)) != 0 || c->org_id[0] == '\0')
         return AUTH_ERR_CLAIMS;
-    /* A role we do not know is refused (401) rather than mapped to member: a typo or a new IdP
-     * role then shows up at once instead of silently changing what the user may do. */
-    if (role == NULL || role->type == JSON_NULL)
-        strcpy(c->role, "member");
-    else if (!json_str_eq(role, "admin", 5) && !json_str_eq(role, "member", 6))
+    /* Only the exact "admin" grants admin. Any other role name (WorkOS lets organizations define
+     * their own slugs) is a member: least privilege, without locking those users out. */
+    if (role != NULL && role->type != JSON_NULL && role->type != JSON_STRING)
         return AUTH_ERR_CLAIMS;
-    else
-        copy_str(role, c->role, sizeof(c->role));
+    strcpy(c->role, role != NULL && json_str_eq(role, "admin", 5) ? "admin" : "member");
     if (email != NULL && email->type != JSON_NULL && copy_str(email, c->email, sizeof(c->email)) != 0)
         return AUTH_ERR_CLAIMS;
     if (name != NULL && name->type != JSON_NULL && copy_str(name, c->name, sizeof(c->name)) != 0)

@@ -597,10 +597,10 @@ static void test_role(void)
         {",\"role\":null", AUTH_OK, "member"},
         {",\"role\":\"member\"", AUTH_OK, "member"},
         {",\"role\":\"admin\"", AUTH_OK, "admin"},
-        {",\"role\":\"owner\"", AUTH_ERR_CLAIMS, ""},
-        {",\"role\":\"Admin\"", AUTH_ERR_CLAIMS, ""},
-        {",\"role\":\"admin \"", AUTH_ERR_CLAIMS, ""},
-        {",\"role\":\"\"", AUTH_ERR_CLAIMS, ""},
+        {",\"role\":\"owner\"", AUTH_OK, "member"}, /* custom role slugs are members */
+        {",\"role\":\"Admin\"", AUTH_OK, "member"},
+        {",\"role\":\"admin \"", AUTH_OK, "member"},
+        {",\"role\":\"\"", AUTH_OK, "member"},
         {",\"role\":[\"admin\"]", AUTH_ERR_CLAIMS, ""},
         {",\"role\":1", AUTH_ERR_CLAIMS, ""},
     };
