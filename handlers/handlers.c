@@ -6,4 +6,7 @@ void handlers_register(app_t *app)
     health_register(app);
     fallback_register(app);
     echo_register(app);
+    identity_register(app);
+    profile_register(app);
+    orgs_register(app);
 }

@@ -7,6 +7,9 @@
 void health_register(app_t *app);
 void fallback_register(app_t *app);
 void echo_register(app_t *app);
+void identity_register(app_t *app);
+void profile_register(app_t *app);
+void orgs_register(app_t *app);
 
 /* Registers every module; h2o.conf then names them with app.handler. */
 void handlers_register(app_t *app);

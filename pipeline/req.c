@@ -71,29 +71,13 @@ static void add_common_headers(req_t *r)
         h2o_add_header(pool, h, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, H2O_STRLIT("max-age=63072000; includeSubDomains"));
 }
 
-/* Percent-decodes into out (NUL-terminated) so that the logger's redaction also sees encoded
- * emails and phone numbers; malformed escapes are copied as they are. */
-static void decode_for_log(h2o_iovec_t in, char *out, size_t outcap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < in.len && o + 1 < outcap; i++) {
-        unsigned char c;
-        if (in.base[i] == '%' && i + 2 < in.len && h2o_hex_decode(&c, in.base + i + 1, 2) == 0) {
-            out[o++] = (char)c;
-            i += 2;
-        } else {
-            out[o++] = in.base[i];
-        }
-    }
-    out[o] = '\0';
-}
-
 static void access_log(req_t *r, int status)
 {
     h2o_req_t *req = r->h2o;
     char method[16], path[1024], proto[16];
     snprintf(method, sizeof(method), "%.*s", (int)req->method.len, req->method.base);
-    decode_for_log(req->path, path, sizeof(path));
+    /* decoded, so that the logger's redaction also sees encoded emails and phone numbers */
+    req_percent_decode(req->path.base, req->path.len, path, sizeof(path), 0);
     snprintf(proto, sizeof(proto), "HTTP/%d%s", req->version >> 8, req->version >= 0x200 ? "" : ".1");
     double ms = (double)(now_ns() - r->start_ns) / 1e6;
     log_emit(status >= 500 ? LOG_ERROR : LOG_INFO, "request", 10,
@@ -431,6 +415,49 @@ void req_start(h2o_req_t *h2o, server_thread_t *thread, const app_path_conf_t *c
     if (t != NULL)
         h2o_timeout_link(thread->ctx.loop, t, &r->deadline);
     run_stages(r);
+}
+
+long req_percent_decode(const char *in, size_t n, char *out, size_t cap, int plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 1 >= cap) {
+            out[o] = '\0';
+            return -2;
+        }
+        unsigned char c;
+        if (in[i] == '%' && i + 2 < n && h2o_hex_decode(&c, in + i + 1, 2) == 0) {
+            out[o++] = (char)c;
+            i += 2;
+        } else {
+            out[o++] = plus_is_space && in[i] == '+' ? ' ' : in[i];
+        }
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+long req_query_param(const req_t *r, const char *name, char *out, size_t cap)
+{
+    h2o_req_t *req = r->h2o;
+    if (req->query_at == SIZE_MAX)
+        return -1;
+    const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    size_t nlen = strlen(name);
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pair_end = amp != NULL ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        const char *key_end = eq != NULL ? eq : pair_end;
+        char key[64];
+        long klen = req_percent_decode(p, (size_t)(key_end - p), key, sizeof(key), 1);
+        if (klen == (long)nlen && memcmp(key, name, nlen) == 0) {
+            const char *v = eq != NULL ? eq + 1 : pair_end;
+            return req_percent_decode(v, (size_t)(pair_end - v), out, cap, 1);
+        }
+        p = pair_end + 1;
+    }
+    return -1;
 }
 
 h2o_iovec_t req_param(const req_t *r, const char *name)

@@ -48,6 +48,15 @@ struct req {
 /* Entry point from the H2O handler of an app path. */
 void req_start(h2o_req_t *h2o, server_thread_t *thread, const app_path_conf_t *conf);
 
+/* The first query parameter called name, percent-decoded ('+' is a space) into out (cap bytes,
+ * NUL-terminated). Returns its length, -1 when absent, -2 when longer than cap - 1. */
+long req_query_param(const req_t *r, const char *name, char *out, size_t cap);
+
+/* Percent-decodes in[0..n) into out (always NUL-terminated); '+' becomes a space when
+ * plus_is_space. Malformed escapes are copied as they are. Returns the length, or -2 when out
+ * was too small (it then holds what fitted). */
+long req_percent_decode(const char *in, size_t n, char *out, size_t cap, int plus_is_space);
+
 /* The path parameter `{name}` of the matched route, or an empty iovec. */
 h2o_iovec_t req_param(const req_t *r, const char *name);
 
