@@ -25,12 +25,14 @@ bench_down() {
 }
 
 # BENCH_SERVER_CMD replaces the server command (it gets HTTP_PORT and DATABASE_URL like ours).
+# Arguments after the port are NAME=value settings for that server only.
 bench_server_up() {
     local port=$1 i
+    shift
     local cmd=(bash -c "${BENCH_SERVER_CMD:-}")
     [[ -n ${BENCH_SERVER_CMD:-} ]] || cmd=("$BIN" serve -c "$REPO/h2o.conf")
-    (cd "$REPO" && HTTP_PORT=$port HTTPS_PORT=0 LOG_LEVEL=warn APP_ENV=${APP_ENV:-production} \
-        HS_SCHEMA_DIR=$REPO/schema exec "${cmd[@]}") </dev/null >"$OUT/server.log" 2>&1 &
+    (cd "$REPO" && exec env HTTP_PORT="$port" HTTPS_PORT=0 LOG_LEVEL=warn APP_ENV="${APP_ENV:-production}" \
+        HS_SCHEMA_DIR="$REPO/schema" "$@" "${cmd[@]}") </dev/null >>"$OUT/server.log" 2>&1 &
     SERVER_PID=$!
     for ((i = 0; i < 300; i++)); do
         kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$OUT/server.log" >&2; bench_die "the server exited"; }
@@ -44,11 +46,13 @@ bench_server_up() {
 # The tools stop themselves after SECONDS_PER_RUN; timeout is the backstop if one hangs.
 bench_timeout() { timeout --kill-after=5 $((SECONDS_PER_RUN + 30)) "$@"; }
 
-# h2load reports req/s and the mean time per request, but no percentiles.
+# h2load reports req/s and the mean time per request, but no percentiles. Extra arguments
+# (e.g. -H "authorization: Bearer ...") go to h2load.
 h2load_run() {
     local name=$1 url=$2 log=$OUT/$3.txt rps mean fails non2xx
+    shift 3
     echo "bench: $name" >&2
-    bench_timeout h2load -c 64 -m 16 -t 1 -D "$SECONDS_PER_RUN" --warm-up-time=1 "$url" >"$log" 2>&1 ||
+    bench_timeout h2load -c 64 -m 16 -t 1 -D "$SECONDS_PER_RUN" --warm-up-time=1 "$@" "$url" >"$log" 2>&1 ||
         echo "bench: h2load exited with $? (see $log)" >&2
     rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' "$log")
     mean=$(awk '/^time for request:/ {print $6}' "$log")
@@ -90,6 +94,37 @@ pgbench_run() {
         "${lat:-?}" - - "${fails:-?}")")
 }
 
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# A token for the bench identity, valid for an hour: HS256 with $1 as the secret, or RS256 with
+# the private key file $1 (kid test-key-1, the fixture JWKS's key).
+bench_token() {
+    local alg=$1 key=$2 header payload sig
+    header=$(printf '{"alg":"%s","typ":"JWT"%s}' "$alg" "$([[ $alg == RS256 ]] && echo ',"kid":"test-key-1"')" | b64url)
+    payload=$(printf '{"sub":"user_bench","org_id":"org_bench","role":"member","exp":%d}' $(($(date +%s) + 3600)) | b64url)
+    if [[ $alg == HS256 ]]; then
+        sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$key" -binary | b64url)
+    else
+        sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$key" -binary | b64url)
+    fi
+    echo "$header.$payload.$sig"
+}
+
+# The same authenticated route (token check + one query) with each algorithm, one after the other.
+bench_auth() {
+    local port=$1 secret token
+    secret=$(openssl rand -hex 32)
+    bench_server_up "$port" JWT_HS256_SECRET="$secret"
+    token=$(bench_token HS256 "$secret")
+    h2load_run "/auth/me HS256  h2c  -c64 -m16" "http://127.0.0.1:$port/api/v1/auth/me" h2load-auth-hs256 \
+        -H "authorization: Bearer $token"
+    hs_kill_wait "$SERVER_PID"
+    bench_server_up "$port" WORKOS_JWKS_FILE="$REPO/test/fixtures/auth/jwks.json"
+    token=$(bench_token RS256 "$REPO/test/fixtures/auth/key1.pem")
+    h2load_run "/auth/me RS256  h2c  -c64 -m16" "http://127.0.0.1:$port/api/v1/auth/me" h2load-auth-rs256 \
+        -H "authorization: Bearer $token"
+}
+
 bench_main() {
     local port base
     [[ -n ${BENCH_SERVER_CMD:-} || -x $BIN ]] || bench_die "$BIN is missing: \`make bench\` builds it"
@@ -111,6 +146,8 @@ bench_main() {
     h2load_run "/ready   h2c  -c64 -m16 -t1" "$base/ready" h2load-ready
     wrk_run "/ready   HTTP/1.1  -c64 -t1" "$base/ready" wrk-ready
     pgbench_run
+    hs_kill_wait "$SERVER_PID"
+    [[ -n ${BENCH_SERVER_CMD:-} ]] || bench_auth "$port"
     echo
     echo "hellosales bench, ${SECONDS_PER_RUN}s per run, $(nproc) cores, loopback (raw output: ${OUT#"$REPO"/})"
     printf '%-34s %-8s %10s %9s %9s %9s %8s\n' run tool req/s mean p50 p99 errors
