@@ -35,27 +35,12 @@
 /* pipeline/principal.c: PRINCIPAL_JWKS_MIN_INTERVAL_MS, the least time between two fetches */
 #define JWKS_WINDOW_MS 10000
 
-static const char PATHS[] = TS_PATHS_DEFAULT "/api/v1/auth/verify:\n"
-                                             "  app.handler: identity\n"
-                                             "  app.auth: none\n"
-                                             "/api/v1/auth:\n"
-                                             "  app.handler: identity\n"
-                                             "  app.auth: required\n"
-                                             "/api/v1/orgs:\n"
-                                             "  app.handler: orgs\n"
-                                             "  app.auth: required\n";
+static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY;
 
 static PGconn *db;
 static char *key1_pem, *key2_pem, *key1_pub_pem;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static char *fixture_text(const char *rel)
-{
-    char *text = ts_read_file(ts_fixture(rel), NULL);
-    REQUIRE(text != NULL);
-    return text;
-}
 
 static int64_t now_s(void)
 {
@@ -522,7 +507,7 @@ static int status_of_me(ts_server_t *s, const char *token)
 
 static void test_rs256_url(void)
 {
-    char *jwks_one = fixture_text("auth/jwks.json"), *jwks_mixed = fixture_text("auth/jwks-mixed.json");
+    char *jwks_one = ts_fixture_text("auth/jwks.json"), *jwks_mixed = ts_fixture_text("auth/jwks-mixed.json");
     jwks_server_t js;
     jwks_start(&js, jwks_one);
     char url_env[128];
@@ -652,9 +637,9 @@ int main(void)
     db = PQconnectdb(ts_env_require("DATABASE_URL", "the test database"));
     REQUIRE(PQstatus(db) == CONNECTION_OK);
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-    key1_pem = fixture_text("auth/key1.pem");
-    key2_pem = fixture_text("auth/key2.pem");
-    key1_pub_pem = fixture_text("auth/key1.pub.pem");
+    key1_pem = ts_fixture_text("auth/key1.pem");
+    key2_pem = ts_fixture_text("auth/key2.pem");
+    key1_pub_pem = ts_fixture_text("auth/key1.pub.pem");
 
     test_hs256();
     test_provisioning();

@@ -17,18 +17,7 @@
 
 #define SECRET "integration-test-secret-0123456789abcdef"
 
-static const char PATHS[] = TS_PATHS_DEFAULT "/api/v1/auth/verify:\n"
-                                             "  app.handler: identity\n"
-                                             "  app.auth: none\n"
-                                             "/api/v1/auth:\n"
-                                             "  app.handler: identity\n"
-                                             "  app.auth: required\n"
-                                             "/api/v1/profile:\n"
-                                             "  app.handler: profile\n"
-                                             "  app.auth: required\n"
-                                             "/api/v1/orgs:\n"
-                                             "  app.handler: orgs\n"
-                                             "  app.auth: required\n";
+static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY;
 
 static ts_server_t *srv;
 

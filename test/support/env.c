@@ -216,3 +216,13 @@ int ts_run_command(const char *path, int timeout_ms)
     }
     return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }
+
+char *ts_fixture_text(const char *rel)
+{
+    char *text = ts_read_file(ts_fixture(rel), NULL);
+    if (text == NULL) {
+        fprintf(stderr, "cannot read fixture %s\n", rel);
+        exit(1);
+    }
+    return text;
+}

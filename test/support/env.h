@@ -16,6 +16,10 @@ const char *ts_env_require(const char *name, const char *why);
  * buffers, so copy it if it must outlive the next few calls. */
 const char *ts_fixture(const char *rel);
 
+/* The whole text of test/fixtures/<rel>, NUL-terminated and malloc'd; exits the test when it
+ * cannot be read. */
+char *ts_fixture_text(const char *rel);
+
 /* A fresh directory under $HS_TMP (or /tmp); malloc'd path. Exits the test on failure. */
 char *ts_tmpdir_new(const char *prefix);
 

@@ -19,6 +19,21 @@
     "  app.handler: fallback\n"                                                                                        \
     "  app.auth: none\n"
 
+/* The identity modules' paths as the product conf maps them. */
+#define TS_PATHS_IDENTITY                                                                                              \
+    "/api/v1/auth/verify:\n"                                                                                           \
+    "  app.handler: identity\n"                                                                                        \
+    "  app.auth: none\n"                                                                                               \
+    "/api/v1/auth:\n"                                                                                                  \
+    "  app.handler: identity\n"                                                                                        \
+    "  app.auth: required\n"                                                                                           \
+    "/api/v1/profile:\n"                                                                                               \
+    "  app.handler: profile\n"                                                                                         \
+    "  app.auth: required\n"                                                                                           \
+    "/api/v1/orgs:\n"                                                                                                  \
+    "  app.handler: orgs\n"                                                                                            \
+    "  app.auth: required\n"
+
 typedef struct ts_server_opts {
     const char *paths_yaml;        /* the entries under hosts: default: paths: (default TS_PATHS_DEFAULT) */
     const char *extra_global_yaml; /* top-level directives, at column 0 */

@@ -54,9 +54,8 @@ char *ts_jwt_rs256(const char *private_pem, const char *kid, const ts_claims_t *
     return mint(JWT_ALG_RS256, private_pem, kid, c);
 }
 
-static char *b64url(const char *data)
+char *ts_b64url(const void *data, size_t len)
 {
-    size_t len = strlen(data);
     char *out = malloc(len / 3 * 4 + 8);
     REQUIRE(out != NULL);
     int n = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
@@ -83,7 +82,8 @@ char *ts_jwt_none(const ts_claims_t *c)
     if (c->exp != 0)
         n += (size_t)snprintf(payload + n, sizeof(payload) - n, "%s\"exp\":%lld", n > 1 ? "," : "", (long long)c->exp);
     snprintf(payload + n, sizeof(payload) - n, "}");
-    char *h = b64url("{\"alg\":\"none\",\"typ\":\"JWT\"}"), *p = b64url(payload);
+    static const char header[] = "{\"alg\":\"none\",\"typ\":\"JWT\"}";
+    char *h = ts_b64url(header, sizeof(header) - 1), *p = ts_b64url(payload, strlen(payload));
     size_t len = strlen(h) + strlen(p) + 3;
     char *tok = malloc(len);
     REQUIRE(tok != NULL);

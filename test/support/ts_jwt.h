@@ -3,6 +3,7 @@
 #ifndef test_support_ts_jwt_h
 #define test_support_ts_jwt_h
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The claims to put in a token; NULL strings and 0 times are left out. */
@@ -10,6 +11,9 @@ typedef struct ts_claims {
     const char *sub, *org_id, *role, *email, *name, *iss, *aud;
     int64_t exp, nbf, iat;
 } ts_claims_t;
+
+/* base64url without padding, malloc'd. */
+char *ts_b64url(const void *data, size_t len);
 
 /* HS256 with secret. malloc'd; the caller frees. Exits the test when libjwt fails. */
 char *ts_jwt_hs256(const char *secret, const ts_claims_t *c);

@@ -7,30 +7,9 @@
 #include "pipeline/auth.h"
 #include "test/support/check.h"
 #include "test/support/env.h"
+#include "test/support/ts_jwt.h"
 
 static char *key1_pem, *key2_pem, *key1_pub, *key2_pub, *n1, *n2;
-
-/* test/fixtures/auth/<name>, whole and NUL-terminated. */
-static char *read_fixture(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "auth/%s", name);
-    char *text = ts_read_file(ts_fixture(rel), NULL);
-    REQUIRE(text != NULL);
-    return text;
-}
-
-static char *b64url(const void *data, size_t len)
-{
-    char *out = malloc(len / 3 * 4 + 8);
-    int n = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    while (n > 0 && out[n - 1] == '=')
-        n--;
-    out[n] = '\0';
-    for (char *p = out; *p; p++)
-        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-    return out;
-}
 
 /* The "n" of the first key in a fixture JWKS, malloc'd. */
 static char *fixture_n(const char *jwks)
@@ -60,7 +39,7 @@ static auth_keys_t *load_one(const char *kid, const char *n, const char *e, cons
 static void test_fixture_jwks(void)
 {
     char err[256];
-    char *json = read_fixture("jwks.json");
+    char *json = ts_fixture_text("auth/jwks.json");
     auth_keys_t *k = load(json, err);
     REQUIRE(k != NULL);
     CHECK_INT(auth_keys_count(k), 1);
@@ -72,7 +51,7 @@ static void test_fixture_jwks(void)
     auth_keys_free(k);
     free(json);
 
-    json = read_fixture("jwks-mixed.json");
+    json = ts_fixture_text("auth/jwks-mixed.json");
     k = load(json, err);
     REQUIRE(k != NULL);
     CHECK_INT(auth_keys_count(k), 2); /* EC, use:enc and alg:RS512 skipped */
@@ -176,7 +155,7 @@ static void test_encodings(void)
     size_t rawlen;
     REQUIRE(auth_b64url_decode(n1, strlen(n1), raw + 1, 299, &rawlen) == 0);
     raw[0] = 0;
-    char *with_zero = b64url(raw, rawlen + 1);
+    char *with_zero = ts_b64url(raw, rawlen + 1);
     k = load_one("k", with_zero, "AQAB", "", err);
     REQUIRE(k != NULL);
     CHECK_STR(auth_keys_pem(k, "k"), key1_pub);
@@ -224,7 +203,7 @@ static char *modulus_of_bits(int bits)
     memset(raw, 0xff, bytes);
     if (bits % 8)
         raw[0] = (unsigned char)((1u << (bits % 8)) - 1);
-    char *s = b64url(raw, bytes);
+    char *s = ts_b64url(raw, bytes);
     free(raw);
     return s;
 }
@@ -271,7 +250,7 @@ static void test_bad_documents(void)
     CHECK(auth_keys_from_jwks("{}", 2, err, 1) == NULL);
     CHECK_STR(err, "");
     /* the length given is honoured: the text after it is not read */
-    char *json = read_fixture("jwks.json");
+    char *json = ts_fixture_text("auth/jwks.json");
     CHECK(auth_keys_from_jwks(json, strlen(json) - 10, err, sizeof(err)) == NULL);
     free(json);
 }
@@ -323,7 +302,7 @@ static unsigned char *sign(const char *pem, const char *msg, int pss, size_t *si
 static void test_verify_rs256(void)
 {
     char err[256];
-    char *json = read_fixture("jwks-mixed.json");
+    char *json = ts_fixture_text("auth/jwks-mixed.json");
     auth_keys_t *k = load(json, err);
     free(json);
     REQUIRE(k != NULL);
@@ -356,7 +335,7 @@ static void test_verify_rs256(void)
     auth_keys_free(k);
 
     /* one key: a kid-less signature selects it */
-    json = read_fixture("jwks.json");
+    json = ts_fixture_text("auth/jwks.json");
     k = load(json, err);
     free(json);
     REQUIRE(k != NULL);
@@ -367,11 +346,11 @@ static void test_verify_rs256(void)
 
 int main(void)
 {
-    key1_pem = read_fixture("key1.pem");
-    key2_pem = read_fixture("key2.pem");
-    key1_pub = read_fixture("key1.pub.pem");
-    key2_pub = read_fixture("key2.pub.pem");
-    char *j1 = read_fixture("jwks.json"), *jm = read_fixture("jwks-mixed.json");
+    key1_pem = ts_fixture_text("auth/key1.pem");
+    key2_pem = ts_fixture_text("auth/key2.pem");
+    key1_pub = ts_fixture_text("auth/key1.pub.pem");
+    key2_pub = ts_fixture_text("auth/key2.pub.pem");
+    char *j1 = ts_fixture_text("auth/jwks.json"), *jm = ts_fixture_text("auth/jwks-mixed.json");
     n1 = fixture_n(j1);
     n2 = fixture_n(strstr(jm, "test-key-2"));
     free(j1);

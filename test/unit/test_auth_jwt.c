@@ -8,6 +8,7 @@
 #include "pipeline/auth.h"
 #include "test/support/check.h"
 #include "test/support/env.h"
+#include "test/support/ts_jwt.h"
 
 #define NOW 1700000000LL
 #define SECRET "test-secret-for-unit-tests-only-0123456789"
@@ -17,28 +18,6 @@ static char *key1_pem, *key2_pem, *key1_pub_pem, *jwks_one, *jwks_mixed;
 static auth_keys_t *keys_one, *keys_mixed;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-/* test/fixtures/auth/<name>, whole and NUL-terminated. */
-static char *read_fixture(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "auth/%s", name);
-    char *text = ts_read_file(ts_fixture(rel), NULL);
-    REQUIRE(text != NULL);
-    return text;
-}
-
-static char *b64url(const void *data, size_t len)
-{
-    char *out = malloc(len / 3 * 4 + 8);
-    int n = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    while (n > 0 && out[n - 1] == '=')
-        n--;
-    out[n] = '\0';
-    for (char *p = out; *p; p++)
-        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-    return out;
-}
 
 enum signer { SIGN_NONE, SIGN_HS256, SIGN_HS256_WITH_KEY1_PEM, SIGN_RS256_KEY1, SIGN_RS256_KEY2 };
 
@@ -62,7 +41,7 @@ static char *rsa_sign(const char *pem, const char *msg, size_t *siglen)
  * libjwt refuses to: odd headers, duplicate members, no typ). Caller frees. */
 static char *mint_raw(const char *header, const char *payload, enum signer s)
 {
-    char *h = b64url(header, strlen(header)), *p = b64url(payload, strlen(payload));
+    char *h = ts_b64url(header, strlen(header)), *p = ts_b64url(payload, strlen(payload));
     size_t n = strlen(h) + strlen(p) + 2048;
     char *tok = malloc(n);
     snprintf(tok, n, "%s.%s", h, p);
@@ -78,13 +57,13 @@ static char *mint_raw(const char *header, const char *payload, enum signer s)
     case SIGN_HS256_WITH_KEY1_PEM: {
         const char *key = s == SIGN_HS256 ? SECRET : key1_pub_pem;
         HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)tok, strlen(tok), mac, &maclen);
-        sigb = b64url(mac, maclen);
+        sigb = ts_b64url(mac, maclen);
         break;
     }
     case SIGN_RS256_KEY1:
     case SIGN_RS256_KEY2:
         sig = rsa_sign(s == SIGN_RS256_KEY1 ? key1_pem : key2_pem, tok, &siglen);
-        sigb = b64url(sig, siglen);
+        sigb = ts_b64url(sig, siglen);
         break;
     }
     strcat(tok, ".");
@@ -688,11 +667,11 @@ static void test_status_text(void)
 
 int main(void)
 {
-    key1_pem = read_fixture("key1.pem");
-    key2_pem = read_fixture("key2.pem");
-    key1_pub_pem = read_fixture("key1.pub.pem");
-    jwks_one = read_fixture("jwks.json");
-    jwks_mixed = read_fixture("jwks-mixed.json");
+    key1_pem = ts_fixture_text("auth/key1.pem");
+    key2_pem = ts_fixture_text("auth/key2.pem");
+    key1_pub_pem = ts_fixture_text("auth/key1.pub.pem");
+    jwks_one = ts_fixture_text("auth/jwks.json");
+    jwks_mixed = ts_fixture_text("auth/jwks-mixed.json");
     char err[256];
     keys_one = auth_keys_from_jwks(jwks_one, strlen(jwks_one), err, sizeof(err));
     keys_mixed = auth_keys_from_jwks(jwks_mixed, strlen(jwks_mixed), err, sizeof(err));
