@@ -53,7 +53,7 @@ static void on_page(req_t *r, const db_result_t *res)
         req_respond_db_error(r, res);
         return;
     }
-    page_respond(r, r->on_gone_arg, res);
+    page_respond(r, r->state, res);
 }
 
 /* Runs a page statement whose first parameter is `owner`; the page lives in the request pool. */
@@ -62,7 +62,7 @@ static void query_page(req_t *r, const db_stmt_t *stmt, const char *scope, const
     page_t *page = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*page));
     if (page_from_query(r, scope, page) != 0)
         return;
-    r->on_gone_arg = page; /* no on_gone: only a place the result callback finds the page */
+    r->state = page;
     const char *values[] = {owner, page_after_ts(page), page_after_id(page), page->fetch};
     req_query(r, stmt, values, 4, on_page);
 }

@@ -33,7 +33,7 @@ const app_module_t *app_find_module(const app_t *app, const char *name)
 void app_add_stmt(app_t *app, const db_stmt_t *stmt)
 {
     if (db_stmts_add(app->stmts, stmt) != 0) {
-        fprintf(stderr, "statement %s is registered twice\n", stmt->name);
+        fprintf(stderr, "statement %s is registered twice or is malformed\n", stmt->name);
         abort();
     }
 }

@@ -45,6 +45,7 @@ typedef struct app_route {
     void (*action)(req_t *r);
     unsigned flags;      /* ROUTE_* */
     app_auth_t auth;     /* may only tighten the path's app.auth (APP_AUTH_NONE: as the path says) */
+    const void *data;    /* what a generic action serves (e.g. the resource_t of a CRUD route) */
 } app_route_t;
 
 struct app_module {
@@ -57,6 +58,7 @@ typedef struct config config_t;
 typedef struct ratelimit ratelimit_t;
 typedef struct server_thread server_thread_t;
 typedef struct principal_config principal_config_t;
+typedef struct resource_registry resource_registry_t;
 
 typedef struct app {
     app_env_t env;
@@ -69,6 +71,7 @@ typedef struct app {
     config_t *config;
     ratelimit_t *ratelimit;
     principal_config_t *principals; /* how bearer tokens are verified */
+    resource_registry_t *resources;  /* what the resource layer generated */
     char instance_id[13]; /* random per process: prefixes generated request ids */
     server_thread_t *threads; /* set while serving */
     unsigned nthreads;

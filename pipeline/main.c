@@ -14,6 +14,7 @@
 #include "pipeline/log.h"
 #include "pipeline/principal.h"
 #include "pipeline/ratelimit.h"
+#include "pipeline/resource.h"
 #include "pipeline/server.h"
 
 static int usage(void)
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
         status = cmd_serve(&app, argc > 1 ? argc - 2 : 0, argv + 2);
     }
     principal_config_dispose(&principals);
+    resource_registry_free(&app);
     free(app.modules);
     db_stmts_free(app.stmts);
     return status;

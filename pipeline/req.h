@@ -32,6 +32,7 @@ struct req {
     size_t nparams;
     json_t *body; /* parsed when the route has ROUTE_JSON_BODY */
     const principal_t *principal; /* the authenticated caller; NULL when anonymous */
+    void *state; /* the action's own state, for its callbacks (in the request pool) */
     char request_id[REQ_ID_MAX + 1];
     uint64_t start_ns;
     unsigned stage;

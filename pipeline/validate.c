@@ -356,6 +356,12 @@ static int check_field(const vfield_t *f, const json_t *v, verror_t *err)
         return check_phone(f, v, err);
     case V_DATE:
         return check_date(f, v, err);
+    case V_UUID:
+        if (check_string(v, 0, 0, f->name, NULL, err) != 0)
+            return -1;
+        if (!validate_uuid(v->str, v->len, NULL))
+            return fail(err, f->name, NULL, "uuid_parsing", "Input should be a valid UUID");
+        return 0;
     }
     return fail(err, f->name, NULL, "value_error", "Value error, unsupported field type");
 }

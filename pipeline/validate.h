@@ -21,6 +21,7 @@ typedef enum vtype {
     V_URL,      /* an absolute http(s) URL, <= max_len characters */
     V_PHONE,    /* ^\+?[0-9 ()-]{7,20}$ */
     V_DATE,     /* YYYY-MM-DD, a real calendar date */
+    V_UUID,     /* a UUID string (an id referring to another row) */
 } vtype_t;
 
 enum {

@@ -1,0 +1,60 @@
+/* Declarative resources: a table described once as data is served as a REST collection (list,
+ * get, create, update, delete) by generic actions. The statements are generated at start-up,
+ * prepared on every pool connection, parameterised, and build their JSON in PostgreSQL. */
+#ifndef pipeline_resource_h
+#define pipeline_resource_h
+
+#include "pipeline/app.h"
+#include "pipeline/validate.h"
+
+typedef enum res_scope {
+    RES_SCOPE_ORG,   /* rows of the caller's organization (organization_id) */
+    RES_SCOPE_OWNER, /* rows of the caller in their organization (organization_id and user_id) */
+} res_scope_t;
+
+enum { /* res_field_t.flags */
+    RES_CREATE = 1, /* may be given on create */
+    RES_UPDATE = 2, /* may be changed by PATCH */
+    RES_WRITE = RES_CREATE | RES_UPDATE,
+};
+
+typedef struct res_field {
+    vfield_t check;          /* the JSON name (= column name), type and limits: the 422 rules */
+    const char *sql_type;    /* the column's type: text, int, bigint, boolean, jsonb, uuid, date */
+    unsigned flags;          /* RES_CREATE, RES_UPDATE; output always */
+    const char *create_default; /* SQL used when a create omits the field (NULL: SQL NULL) */
+    const char *ref_table;   /* a uuid naming a row of this table in the same organization: a
+                              * create or update naming any other row is 422 reference_not_found */
+} res_field_t;
+
+enum { /* resource_t.flags */
+    RES_SOFT_DELETE = 1, /* DELETE sets archived_at; lists hide archived rows unless ?include_archived=true */
+    RES_NO_CREATE = 2,
+    RES_NO_UPDATE = 4,
+    RES_NO_DELETE = 8,
+};
+
+typedef struct resource {
+    const char *name;  /* [a-z_]+: statement prefix and cursor scope */
+    const char *path;  /* the collection; items are path/{id} */
+    const char *table;
+    res_scope_t scope;
+    app_auth_t write_auth; /* APP_AUTH_ADMIN: only admins write (403 for members); else anyone in scope */
+    unsigned flags;
+    const char *search;    /* the column ?q= matches (case-insensitive substring), or NULL */
+    const res_field_t *fields;
+    size_t nfields;
+} resource_t;
+
+#define RES_FIELDS(table) (table), (sizeof(table) / sizeof((table)[0]))
+
+/* Registers a handler module named `name` serving the resources' routes, followed by `extra`
+ * hand-written routes. Statements are generated and registered now; everything lives until
+ * resource_registry_free. */
+void resource_module(app_t *app, const char *name, const resource_t *const *resources, size_t n,
+                     const app_route_t *extra, size_t nextra);
+
+/* Frees what resource_module generated (modules, routes, statements). */
+void resource_registry_free(app_t *app);
+
+#endif
