@@ -1,0 +1,2 @@
+-- Reverts 0004_feedback.
+DROP TABLE IF EXISTS feedback;
