@@ -11,6 +11,7 @@
 #include "handlers/handlers.h"
 #include "pipeline/app.h"
 #include "pipeline/config.h"
+#include "pipeline/idempotency.h"
 #include "pipeline/log.h"
 #include "pipeline/principal.h"
 #include "pipeline/ratelimit.h"
@@ -156,11 +157,13 @@ int main(int argc, char **argv)
     int status = parse_env(&app) == 0 && principal_config_from_env(&principals, app.env) == 0 ? 0 : 1;
     if (status == 0) {
         principal_register(&app);
+        idempotency_register(&app);
         handlers_register(&app);
         status = cmd_serve(&app, argc > 1 ? argc - 2 : 0, argv + 2);
     }
     principal_config_dispose(&principals);
     resource_registry_free(&app);
+    free(app.openapi);
     free(app.modules);
     db_stmts_free(app.stmts);
     return status;

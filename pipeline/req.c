@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "pipeline/idempotency.h"
 #include "pipeline/log.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/server.h"
@@ -98,6 +99,7 @@ void req_respond_json(req_t *r, int status, h2o_iovec_t body)
         h2o_timeout_unlink(&r->deadline);
 
     h2o_req_t *req = r->h2o;
+    idempotency_on_response(r, status, body);
     req->res.status = status;
     req->res.reason = reason_of(status);
     add_common_headers(r);
@@ -222,6 +224,7 @@ static void on_dispose(void *p)
         db_query_cancel(r->query);
     if (r->on_gone != NULL)
         r->on_gone(r, r->on_gone_arg);
+    idempotency_on_gone(r);
     if (h2o_timeout_is_linked(&r->deadline))
         h2o_timeout_unlink(&r->deadline);
     r->thread->inflight--;
@@ -317,7 +320,7 @@ static void on_principal(req_t *r, const principal_t *p, auth_status_t status, i
         req_respond_error(r, 403, "forbidden", "This requires the admin role");
         return;
     }
-    run_stages(r);
+    req_resume(r);
 }
 
 static int stage_policy(req_t *r)
@@ -361,19 +364,29 @@ static int stage_policy(req_t *r)
     return REQ_WAIT;
 }
 
+static int stage_idempotency(req_t *r)
+{
+    return idempotency_stage(r) ? REQ_WAIT : REQ_NEXT;
+}
+
 static int stage_action(req_t *r)
 {
     r->route->action(r);
     return REQ_WAIT;
 }
 
-static int (*const stages[])(req_t *) = {stage_guard, stage_policy, stage_action};
+static int (*const stages[])(req_t *) = {stage_guard, stage_policy, stage_idempotency, stage_action};
 
 static void run_stages(req_t *r)
 {
     while (!r->responded && r->stage < sizeof(stages) / sizeof(stages[0]))
         if (stages[r->stage++](r) == REQ_WAIT)
             return;
+}
+
+void req_resume(req_t *r)
+{
+    run_stages(r);
 }
 
 /* ---- entry ------------------------------------------------------------------------------- */

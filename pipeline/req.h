@@ -33,6 +33,7 @@ struct req {
     json_t *body; /* parsed when the route has ROUTE_JSON_BODY */
     const principal_t *principal; /* the authenticated caller; NULL when anonymous */
     void *state; /* the action's own state, for its callbacks (in the request pool) */
+    const char *idem_key; /* an Idempotency-Key this request has claimed, until its response */
     char request_id[REQ_ID_MAX + 1];
     uint64_t start_ns;
     unsigned stage;
@@ -48,6 +49,9 @@ struct req {
 
 /* Entry point from the H2O handler of an app path. */
 void req_start(h2o_req_t *h2o, server_thread_t *thread, const app_path_conf_t *conf);
+
+/* Continues the pipeline after a stage that answered "later" (an async policy or claim). */
+void req_resume(req_t *r);
 
 /* The first query parameter called name, percent-decoded ('+' is a space) into out (cap bytes,
  * NUL-terminated). Returns its length, -1 when absent, -2 when longer than cap - 1. */
