@@ -6,7 +6,9 @@ void handlers_register(app_t *app)
     health_register(app);
     fallback_register(app);
     echo_register(app);
+    sailwind_register(app);
     identity_register(app);
     profile_register(app);
     orgs_register(app);
+    docs_register(app);
 }

@@ -7,6 +7,8 @@
 void health_register(app_t *app);
 void fallback_register(app_t *app);
 void echo_register(app_t *app);
+void sailwind_register(app_t *app);
+void docs_register(app_t *app); /* last: it documents the others */
 void identity_register(app_t *app);
 void profile_register(app_t *app);
 void orgs_register(app_t *app);

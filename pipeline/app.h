@@ -72,6 +72,8 @@ typedef struct app {
     ratelimit_t *ratelimit;
     principal_config_t *principals; /* how bearer tokens are verified */
     resource_registry_t *resources;  /* what the resource layer generated */
+    char *openapi;                    /* the OpenAPI document, built once the modules are registered */
+    size_t openapi_len;
     char instance_id[13]; /* random per process: prefixes generated request ids */
     server_thread_t *threads; /* set while serving */
     unsigned nthreads;

@@ -1,0 +1,28 @@
+/* GET /openapi.json: the API's OpenAPI document, generated once when the modules are registered
+ * (the /docs page that renders it is a static file served by h2o.conf's file.file). */
+#include <stdlib.h>
+
+#include "handlers/handlers.h"
+#include "pipeline/openapi.h"
+#include "pipeline/req.h"
+#include "pipeline/server.h"
+
+static void openapi(req_t *r)
+{
+    const app_t *app = r->thread->app;
+    req_respond_json(r, 200, h2o_iovec_init(app->openapi, app->openapi_len));
+}
+
+static const app_route_t docs_routes[] = {
+    {"GET", "/openapi.json", openapi, 0, APP_AUTH_NONE},
+};
+
+static const app_module_t docs_module = {"docs", docs_routes, sizeof(docs_routes) / sizeof(docs_routes[0])};
+
+void docs_register(app_t *app)
+{
+    app_add_module(app, &docs_module);
+    app->openapi = openapi_generate(app, &app->openapi_len);
+    if (app->openapi == NULL)
+        abort(); /* start-up: out of memory */
+}

@@ -1,0 +1,13 @@
+/* The OpenAPI 3 document of every registered route, generated once at start-up. */
+#ifndef pipeline_openapi_h
+#define pipeline_openapi_h
+
+#include <stddef.h>
+
+#include "pipeline/app.h"
+
+/* The document as JSON text (malloc'd, NUL-terminated; *len its length), or NULL. Call after
+ * every module has registered. */
+char *openapi_generate(const app_t *app, size_t *len);
+
+#endif

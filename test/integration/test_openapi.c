@@ -1,0 +1,94 @@
+/* /openapi.json and /docs through the real server: an OpenAPI 3 document whose references all
+ * resolve, with every operation answering something, and the resources' schemas in it. */
+#include <string.h>
+
+#include "test/support/check.h"
+#include "test/support/http.h"
+#include "test/support/json.h"
+#include "test/support/server.h"
+
+static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY "/api/v1/sailwind:\n"
+                                                               "  app.handler: sailwind\n"
+                                                               "  app.auth: required\n"
+                                                               "/openapi.json:\n"
+                                                               "  app.handler: docs\n"
+                                                               "  app.auth: none\n";
+
+static int refs_checked;
+
+/* Every "$ref" in node names a schema present under components/schemas. */
+static void check_refs(yajl_val doc, yajl_val node)
+{
+    if (YAJL_IS_OBJECT(node)) {
+        for (size_t i = 0; i < node->u.object.len; i++) {
+            yajl_val v = node->u.object.values[i];
+            if (strcmp(node->u.object.keys[i], "$ref") == 0 && YAJL_IS_STRING(v)) {
+                const char *prefix = "#/components/schemas/", *ref = YAJL_GET_STRING(v);
+                CHECK(strncmp(ref, prefix, strlen(prefix)) == 0);
+                CHECK(ts_json_get(doc, "components", "schemas", ref + strlen(prefix)) != NULL);
+                refs_checked++;
+            }
+            check_refs(doc, v);
+        }
+    } else if (YAJL_IS_ARRAY(node)) {
+        for (size_t i = 0; i < node->u.array.len; i++)
+            check_refs(doc, node->u.array.values[i]);
+    }
+}
+
+int main(void)
+{
+    ts_server_t *s = ts_server_start(&(ts_server_opts_t){.paths_yaml = PATHS});
+    REQUIRE(s != NULL);
+    ts_resp_t resp;
+    ts_http_get(ts_server_url(s, 0, "/openapi.json"), TS_H1, &resp);
+    CHECK_INT(resp.status, 200);
+    yajl_val doc = ts_json_parse(resp.body, "openapi.json");
+    REQUIRE(doc != NULL);
+
+    CHECK_STR(ts_json_get_str(doc, "openapi"), "3.0.3");
+    CHECK(ts_json_get_str(doc, "info", "title") != NULL);
+    CHECK(ts_json_get_str(doc, "info", "version") != NULL);
+    yajl_val paths = ts_json_get(doc, "paths");
+    REQUIRE(YAJL_IS_OBJECT(paths));
+
+    /* every operation has responses; path parameters are declared */
+    size_t ops = 0;
+    for (size_t i = 0; i < paths->u.object.len; i++) {
+        const char *path = paths->u.object.keys[i];
+        yajl_val item = paths->u.object.values[i];
+        for (size_t k = 0; k < item->u.object.len; k++) {
+            yajl_val op = item->u.object.values[k];
+            ops++;
+            CHECK(ts_json_len(ts_json_get(op, "responses")) >= 1);
+            if (strchr(path, '{') != NULL)
+                CHECK_STR(ts_json_get_str(op, "parameters", "0", "in"), "path");
+        }
+    }
+    CHECK(ops >= 20);
+
+    /* the routes of the product's modules, including the generated resource routes */
+    CHECK(ts_json_get(doc, "paths", "/health", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/auth/me", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/clients", "post", "requestBody") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/clients/{id}", "patch") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/clients/{id}", "delete", "responses", "204") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/strategies/{id}", "delete") == NULL);
+    CHECK(ts_json_get(doc, "paths", "/echo") == NULL); /* a test aid, not the API */
+
+    /* a resource's schemas follow its fields: required name, limits, formats, nullability */
+    CHECK_STR(ts_json_get_str(doc, "components", "schemas", "clientsCreate", "required", "0"), "name");
+    CHECK_INT(ts_json_get_int(doc, "components", "schemas", "clientsCreate", "properties", "name", "maxLength"), 200);
+    CHECK_STR(ts_json_get_str(doc, "components", "schemas", "clients", "properties", "archetype_id", "format"), "uuid");
+    CHECK(YAJL_IS_TRUE(ts_json_get(doc, "components", "schemas", "clients", "properties", "notes", "nullable")));
+    CHECK(YAJL_IS_FALSE(ts_json_get(doc, "components", "schemas", "clientsUpdate", "additionalProperties")));
+
+    check_refs(doc, doc);
+    CHECK(refs_checked > 10);
+    ts_json_free(doc);
+    ts_resp_free(&resp);
+
+    ts_server_stop(s);
+    ts_server_free(s);
+    return check_done("openapi");
+}
