@@ -35,7 +35,7 @@ static const res_field_t product_fields[] = {
     {NAME_FIELD, "text", RES_WRITE},
     {{"description", V_STRING, 0, 0, 5000}, "text", RES_WRITE, "''"},
     {{"price_cents", V_INT, V_NULLABLE, 0, 0, 0, 1000000000000LL}, "bigint", RES_WRITE},
-    {{"currency", V_STRING, 0, 3, 3}, "text", RES_WRITE, "'USD'"},
+    {{"currency", V_CODE, 0, 3, 3}, "text", RES_WRITE, "'USD'"},
     {{"archetype_id", V_UUID, V_NULLABLE}, "uuid", RES_WRITE, NULL, "product_archetypes"},
 };
 

@@ -13,34 +13,38 @@
 
 #define IDEM_KEY_MAX 255
 
-/* $1 user, $2 key, $3 method, $4 path, $5 request hash. A row comes back when the key is ours:
- * new, or expired and taken over. */
+/* Every statement starts with the principal: $1 user, $2 the organization it acts in, $3 key.
+ * Claim: $4 method, $5 path, $6 request hash; a row comes back when the key is ours (new, or
+ * expired and taken over). */
 static const db_stmt_t stmt_claim = {
     "idem_claim",
-    "INSERT INTO idempotency_keys AS k (user_id, key, method, path, request_hash)"
-    " VALUES ($1::uuid, $2, $3, $4, $5::bytea)"
-    " ON CONFLICT (user_id, key) DO UPDATE SET method = EXCLUDED.method, path = EXCLUDED.path,"
+    "INSERT INTO idempotency_keys AS k (user_id, organization_id, key, method, path, request_hash)"
+    " VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6::bytea)"
+    " ON CONFLICT (user_id, organization_id, key) DO UPDATE SET method = EXCLUDED.method, path = EXCLUDED.path,"
     "   request_hash = EXCLUDED.request_hash, status = NULL, response_body = NULL, response_location = NULL,"
     "   created_at = now(), expires_at = now() + interval '24 hours'"
     " WHERE k.expires_at < now()"
     " RETURNING 1",
-    5, 0};
+    6, 0};
 
 static const db_stmt_t stmt_get = {
     "idem_get",
-    "SELECT request_hash = $3::bytea, status, response_body, response_location FROM idempotency_keys"
-    " WHERE user_id = $1::uuid AND key = $2",
-    3, DB_STMT_READONLY};
+    "SELECT request_hash = $4::bytea, status, response_body, response_location FROM idempotency_keys"
+    " WHERE user_id = $1::uuid AND organization_id = $2::uuid AND key = $3",
+    4, DB_STMT_READONLY};
 
 static const db_stmt_t stmt_store = {
     "idem_store",
-    "UPDATE idempotency_keys SET status = $3::int, response_body = $4, response_location = $5"
-    " WHERE user_id = $1::uuid AND key = $2",
-    5, 0};
+    "UPDATE idempotency_keys SET status = $4::int, response_body = $5, response_location = $6"
+    " WHERE user_id = $1::uuid AND organization_id = $2::uuid AND key = $3",
+    6, 0};
 
 /* A failed or abandoned request gives its key back, so that a retry can do the work. */
 static const db_stmt_t stmt_release = {
-    "idem_release", "DELETE FROM idempotency_keys WHERE user_id = $1::uuid AND key = $2 AND status IS NULL", 2, 0};
+    "idem_release",
+    "DELETE FROM idempotency_keys WHERE user_id = $1::uuid AND organization_id = $2::uuid AND key = $3"
+    " AND status IS NULL",
+    3, 0};
 
 void idempotency_register(app_t *app)
 {
@@ -92,7 +96,7 @@ void idempotency_on_response(req_t *r, int status, h2o_iovec_t body)
     const char *key = r->idem_key;
     r->idem_key = NULL;
     if (status >= 500) {
-        fire(r, &stmt_release, (const char *[]){r->principal->user_id, key}, 2);
+        fire(r, &stmt_release, (const char *[]){r->principal->user_id, r->principal->org_id, key}, 3);
         return;
     }
     char code[12];
@@ -102,13 +106,13 @@ void idempotency_on_response(req_t *r, int status, h2o_iovec_t body)
                                                 r->h2o->res.headers.entries[i].value.len).base
                                   : NULL;
     const char *text = h2o_strdup(&r->h2o->pool, body.base ? body.base : "", body.len).base;
-    fire(r, &stmt_store, (const char *[]){r->principal->user_id, key, code, text, location}, 5);
+    fire(r, &stmt_store, (const char *[]){r->principal->user_id, r->principal->org_id, key, code, text, location}, 6);
 }
 
 void idempotency_on_gone(req_t *r)
 {
     if (r->idem_key != NULL)
-        fire(r, &stmt_release, (const char *[]){r->principal->user_id, r->idem_key}, 2);
+        fire(r, &stmt_release, (const char *[]){r->principal->user_id, r->principal->org_id, r->idem_key}, 3);
     r->idem_key = NULL;
 }
 
@@ -154,7 +158,8 @@ static void on_claim(req_t *r, const db_result_t *res)
         req_resume(r);
         return;
     }
-    req_query(r, &stmt_get, (const char *[]){r->principal->user_id, st->key, st->hash}, 3, on_existing);
+    req_query(r, &stmt_get, (const char *[]){r->principal->user_id, r->principal->org_id, st->key, st->hash}, 4,
+              on_existing);
 }
 
 int idempotency_stage(req_t *r)
@@ -179,6 +184,7 @@ int idempotency_stage(req_t *r)
     st->hash = request_hash(r);
     r->state = st;
     char *path = h2o_strdup(&req->pool, req->path_normalized.base, req->path_normalized.len).base;
-    req_query(r, &stmt_claim, (const char *[]){r->principal->user_id, st->key, "POST", path, st->hash}, 5, on_claim);
+    req_query(r, &stmt_claim, (const char *[]){r->principal->user_id, r->principal->org_id, st->key, "POST", path, st->hash},
+              6, on_claim);
     return 1;
 }

@@ -356,6 +356,14 @@ static int check_field(const vfield_t *f, const json_t *v, verror_t *err)
         return check_phone(f, v, err);
     case V_DATE:
         return check_date(f, v, err);
+    case V_CODE:
+        if (check_string(v, f->min_len, f->max_len, f->name, NULL, err) != 0)
+            return -1;
+        for (size_t i = 0; i < v->len; i++)
+            if (v->str[i] < 'A' || v->str[i] > 'Z')
+                return fail(err, f->name, NULL, "string_pattern_mismatch",
+                            "String should match pattern '^[A-Z]+$' (upper-case letters)");
+        return 0;
     case V_UUID:
         if (check_string(v, 0, 0, f->name, NULL, err) != 0)
             return -1;

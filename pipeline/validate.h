@@ -22,6 +22,7 @@ typedef enum vtype {
     V_PHONE,    /* ^\+?[0-9 ()-]{7,20}$ */
     V_DATE,     /* YYYY-MM-DD, a real calendar date */
     V_UUID,     /* a UUID string (an id referring to another row) */
+    V_CODE,     /* min_len..max_len upper-case ASCII letters (currency and country codes) */
 } vtype_t;
 
 enum {

@@ -38,6 +38,8 @@ CREATE TRIGGER user_profiles_set_updated_at BEFORE UPDATE ON user_profiles
 -- row, and uses its conversation's id here. Keys are purged by expiry, not by cascade.
 CREATE TABLE idempotency_keys (
     user_id           uuid NOT NULL,
+    -- the organization the principal acted in: one user in two organizations is two principals
+    organization_id   uuid NOT NULL,
     key               text NOT NULL CHECK (char_length(key) BETWEEN 1 AND 255),
     method            text NOT NULL CHECK (method ~ '^[A-Z]{1,16}$'),
     path              text NOT NULL CHECK (path <> ''),
@@ -49,7 +51,7 @@ CREATE TABLE idempotency_keys (
     response_location text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     expires_at        timestamptz NOT NULL DEFAULT now() + interval '24 hours',
-    PRIMARY KEY (user_id, key),
+    PRIMARY KEY (user_id, organization_id, key),
     -- a response is stored only together with its status
     CONSTRAINT idempotency_keys_response_check
         CHECK (status IS NOT NULL OR (response_body IS NULL AND response_location IS NULL)),
