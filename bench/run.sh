@@ -64,8 +64,9 @@ h2load_run() {
 
 wrk_run() {
     local name=$1 url=$2 log=$OUT/$3.txt rps mean p50 p99 errs
+    shift 3
     echo "bench: $name" >&2
-    bench_timeout wrk -t1 -c64 -d"${SECONDS_PER_RUN}s" --latency "$url" >"$log" 2>&1 ||
+    bench_timeout wrk -t1 -c64 -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" >"$log" 2>&1 ||
         echo "bench: wrk exited with $? (see $log)" >&2
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$log")
     mean=$(awk '$1 == "Latency" {print $2; exit}' "$log")
@@ -101,13 +102,38 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 bench_token() {
     local alg=$1 key=$2 header payload sig
     header=$(printf '{"alg":"%s","typ":"JWT"%s}' "$alg" "$([[ $alg == RS256 ]] && echo ',"kid":"test-key-1"')" | b64url)
-    payload=$(printf '{"sub":"user_bench","org_id":"org_bench","role":"member","exp":%d}' $(($(date +%s) + 3600)) | b64url)
+    payload=$(printf '{"sub":"user_bench","org_id":"org_bench","role":"admin","exp":%d}' $(($(date +%s) + 3600)) | b64url)
     if [[ $alg == HS256 ]]; then
         sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$key" -binary | b64url)
     else
         sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$key" -binary | b64url)
     fi
     echo "$header.$payload.$sig"
+}
+
+wrk_post_script() {
+    cat <<LUA
+wrk.method = "POST"
+wrk.body = '{"name":"Bench Client","industry":"Logistics"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $1"
+LUA
+}
+
+# A 50-row page of clients and client creation, over h2c and HTTP/1.1 (HS256 server running).
+bench_resources() {
+    local port=$1 token=$2 base=http://127.0.0.1:$1/api/v1/sailwind/clients i
+    for ((i = 0; i < 50; i++)); do
+        curl -fsS -o /dev/null -X POST "$base" -H "authorization: Bearer $token" -H 'content-type: application/json' \
+            -d "{\"name\":\"Seed client $i\"}" || bench_die "could not create the bench clients"
+    done
+    h2load_run "GET clients (50) h2c -c64 -m16" "$base?limit=50" h2load-clients-list -H "authorization: Bearer $token"
+    wrk_run "GET clients (50) HTTP/1.1 -c64" "$base?limit=50" wrk-clients-list -H "Authorization: Bearer $token"
+    printf '{"name":"Bench Client","industry":"Logistics"}' >"$HS_TMP/client.json"
+    h2load_run "POST client h2c -c64 -m16" "$base" h2load-clients-create -H "authorization: Bearer $token" \
+        -H 'content-type: application/json' -d "$HS_TMP/client.json"
+    wrk_post_script "$token" >"$HS_TMP/post.lua"
+    wrk_run "POST client HTTP/1.1 -c64" "$base" wrk-clients-create -s "$HS_TMP/post.lua"
 }
 
 # The same authenticated route (token check + one query) with each algorithm, one after the other.
@@ -118,6 +144,7 @@ bench_auth() {
     token=$(bench_token HS256 "$secret")
     h2load_run "/auth/me HS256  h2c  -c64 -m16" "http://127.0.0.1:$port/api/v1/auth/me" h2load-auth-hs256 \
         -H "authorization: Bearer $token"
+    bench_resources "$port" "$token"
     hs_kill_wait "$SERVER_PID"
     bench_server_up "$port" WORKOS_JWKS_FILE="$REPO/test/fixtures/auth/jwks.json"
     token=$(bench_token RS256 "$REPO/test/fixtures/auth/key1.pem")

@@ -7,6 +7,8 @@ void handlers_register(app_t *app)
     fallback_register(app);
     echo_register(app);
     sailwind_register(app);
+    crm_register(app);
+    goals_register(app);
     identity_register(app);
     profile_register(app);
     orgs_register(app);

@@ -8,6 +8,8 @@ void health_register(app_t *app);
 void fallback_register(app_t *app);
 void echo_register(app_t *app);
 void sailwind_register(app_t *app);
+void crm_register(app_t *app);
+void goals_register(app_t *app);
 void docs_register(app_t *app); /* last: it documents the others */
 void identity_register(app_t *app);
 void profile_register(app_t *app);
