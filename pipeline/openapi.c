@@ -3,6 +3,7 @@
  * JSON object. Served by handlers/docs.c. */
 #include "pipeline/openapi.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,11 +179,13 @@ static void operation(json_out_t *o, const app_route_t *route)
         route->action == res_update || route->action == res_delete)
         rt = route->data;
     const char *name = rt ? rt->res->name : NULL;
-    char method[8];
+    char method[8]; /* OpenAPI spells methods in lower case */
     size_t n = strlen(route->method);
-    for (size_t i = 0; i <= n && i < sizeof(method); i++)
-        method[i] = (char)(route->method[i] >= 'A' && route->method[i] <= 'Z' ? route->method[i] + 32 : route->method[i]);
-    method[sizeof(method) - 1] = '\0';
+    if (n >= sizeof(method))
+        n = sizeof(method) - 1;
+    for (size_t i = 0; i < n; i++)
+        method[i] = (char)tolower((unsigned char)route->method[i]);
+    method[n] = '\0';
 
     json_out_key(o, method);
     json_out_obj_begin(o);
