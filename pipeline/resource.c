@@ -254,8 +254,10 @@ static size_t routes_of(const res_rt_t *rt, app_route_t *out)
     const resource_t *res = rt->res;
     size_t n = 0;
     const char *item = rt->item_path;
-    out[n++] = (app_route_t){"GET", res->path, res_list, 0, APP_AUTH_REQUIRED, rt};
-    out[n++] = (app_route_t){"GET", item, res_get, 0, APP_AUTH_REQUIRED, rt};
+    if (!(res->flags & RES_NO_LIST))
+        out[n++] = (app_route_t){"GET", res->path, res_list, 0, APP_AUTH_REQUIRED, rt};
+    if (!(res->flags & RES_NO_GET))
+        out[n++] = (app_route_t){"GET", item, res_get, 0, APP_AUTH_REQUIRED, rt};
     if (!(res->flags & RES_NO_CREATE))
         out[n++] = (app_route_t){"POST", res->path, res_create, ROUTE_JSON_BODY, APP_AUTH_REQUIRED, rt};
     if (!(res->flags & RES_NO_UPDATE))

@@ -32,6 +32,8 @@ enum { /* resource_t.flags */
     RES_NO_CREATE = 2,
     RES_NO_UPDATE = 4,
     RES_NO_DELETE = 8,
+    RES_NO_LIST = 16, /* no GET on the collection (e.g. feedback: written by members, read by admins elsewhere) */
+    RES_NO_GET = 32,  /* no GET of one item */
 };
 
 typedef struct resource {
