@@ -172,12 +172,18 @@ static void json_content(json_out_t *o, const char *schema_name, const char *suf
     json_out_obj_end(o);
 }
 
-static void operation(json_out_t *o, const app_route_t *route)
+/* The resource a route serves, when it is one of the generic resource actions. */
+static const res_rt_t *resource_of(const app_route_t *route)
 {
-    const res_rt_t *rt = NULL;
     if (route->action == res_list || route->action == res_get || route->action == res_create ||
         route->action == res_update || route->action == res_delete)
-        rt = route->data;
+        return route->data;
+    return NULL;
+}
+
+static void operation(json_out_t *o, const app_route_t *route)
+{
+    const res_rt_t *rt = resource_of(route);
     const char *name = rt ? rt->res->name : NULL;
     char method[8]; /* OpenAPI spells methods in lower case */
     size_t n = strlen(route->method);
@@ -285,12 +291,19 @@ static void components(json_out_t *o, const app_t *app)
     json_out_key(o, "Error");
     raw(o, "{\"type\":\"object\",\"required\":[\"detail\",\"code\",\"request_id\"],\"properties\":{"
            "\"detail\":{},\"code\":{\"type\":\"string\"},\"request_id\":{\"type\":\"string\"}}}");
+    const res_rt_t *seen[256];
+    size_t nseen = 0;
     for (size_t m = 0; m < app->nmodules; m++) {
         const app_module_t *mod = app->modules[m];
         for (size_t i = 0; i < mod->nroutes; i++) {
-            if (mod->routes[i].action != res_list)
+            const res_rt_t *rt = resource_of(&mod->routes[i]);
+            int known = rt == NULL || nseen == 256;
+            for (size_t k = 0; k < nseen && !known; k++)
+                known = seen[k] == rt;
+            if (known)
                 continue;
-            const resource_t *res = ((const res_rt_t *)mod->routes[i].data)->res;
+            seen[nseen++] = rt;
+            const resource_t *res = rt->res;
             char name[96];
             json_out_key(o, res->name);
             schema_of_resource(o, res, 0);
