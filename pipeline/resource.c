@@ -74,8 +74,10 @@ static void put_bad_ref(FILE *f, const resource_t *res)
             continue;
         fputs(any++ ? " WHEN " : "CASE WHEN ", f);
         fprintf(f, "(b.j->>'%s') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.organization_id = $1::uuid"
-                   " AND r.id = (b.j->>'%s')::uuid) THEN '%s'",
-                fd->check.name, fd->ref_table, fd->check.name, fd->check.name);
+                   "%s AND r.id = (b.j->>'%s')::uuid) THEN '%s'",
+                fd->check.name, fd->ref_table,
+                (fd->flags & RES_REF_OWNED) && res->scope == RES_SCOPE_OWNER ? " AND r.user_id = $2::uuid" : "",
+                fd->check.name, fd->check.name);
     }
     fputs(any ? " END" : "NULL::text", f);
 }

@@ -16,6 +16,7 @@ enum { /* res_field_t.flags */
     RES_CREATE = 1, /* may be given on create */
     RES_UPDATE = 2, /* may be changed by PATCH */
     RES_WRITE = RES_CREATE | RES_UPDATE,
+    RES_REF_OWNED = 4, /* the referenced row must also be the caller's own (its user_id); owner scope only */
 };
 
 typedef struct res_field {
@@ -24,7 +25,9 @@ typedef struct res_field {
     unsigned flags;          /* RES_CREATE, RES_UPDATE; output always */
     const char *create_default; /* SQL used when a create omits the field (NULL: SQL NULL) */
     const char *ref_table;   /* a uuid naming a row of this table in the same organization: a
-                              * create or update naming any other row is 422 reference_not_found */
+                              * create or update naming any other row is 422 reference_not_found.
+                              * A parenthesised subquery with id and organization_id (and user_id)
+                              * columns works too, for rows that carry them through a parent. */
 } res_field_t;
 
 enum { /* resource_t.flags */
