@@ -12,5 +12,8 @@ void handlers_register(app_t *app)
     identity_register(app);
     profile_register(app);
     orgs_register(app);
+    feedback_register(app);
+    skills_register(app);
+    sessions_register(app);
     docs_register(app);
 }

@@ -14,6 +14,9 @@ void docs_register(app_t *app); /* last: it documents the others */
 void identity_register(app_t *app);
 void profile_register(app_t *app);
 void orgs_register(app_t *app);
+void feedback_register(app_t *app);
+void skills_register(app_t *app);
+void sessions_register(app_t *app);
 
 /* Registers every module; h2o.conf then names them with app.handler. */
 void handlers_register(app_t *app);
