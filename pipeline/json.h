@@ -71,6 +71,8 @@ void json_out_value(json_out_t *o, const json_t *v);
 size_t json_out_len(const json_out_t *o);
 int json_out_overflowed(const json_out_t *o);
 h2o_iovec_t json_out_iov(const json_out_t *o);
+/* The text NUL-terminated (the terminator is not counted in the length); NULL if it cannot fit. */
+const char *json_out_cstr(json_out_t *o);
 
 /* Length of the well-formed UTF-8 sequence at s (1-4 bytes), or 0 for an ill-formed one:
  * overlong forms, surrogates and code points past U+10FFFF included. */

@@ -254,6 +254,14 @@ int json_out_overflowed(const json_out_t *o)
     return o->overflow;
 }
 
+const char *json_out_cstr(json_out_t *o)
+{
+    if (reserve(o, 1) == 0)
+        return NULL; /* a full fixed buffer */
+    o->buf[o->len] = '\0';
+    return o->buf;
+}
+
 h2o_iovec_t json_out_iov(const json_out_t *o)
 {
     return h2o_iovec_init(o->buf, o->len);

@@ -148,14 +148,14 @@ static void gen_create(res_rt_t *rt)
     if (res->scope == RES_SCOPE_OWNER)
         fputs(", user_id", f);
     for (size_t i = 0; i < res->nfields; i++)
-        if (res->fields[i].flags & RES_CREATE)
+        if (res->fields[i].flags & (RES_CREATE | RES_DERIVED))
             fprintf(f, ", %s", res->fields[i].check.name);
     fputs(") SELECT $1::uuid", f);
     if (res->scope == RES_SCOPE_OWNER)
         fputs(", $2::uuid", f);
     for (size_t i = 0; i < res->nfields; i++) {
         const res_field_t *fd = &res->fields[i];
-        if (!(fd->flags & RES_CREATE))
+        if (!(fd->flags & (RES_CREATE | RES_DERIVED)))
             continue;
         fprintf(f, ", CASE WHEN b.j ? '%s' THEN ", fd->check.name);
         put_value(f, fd);
@@ -181,7 +181,7 @@ static void gen_update(res_rt_t *rt)
     fprintf(f, " AS field FROM b), upd AS (UPDATE %s AS t SET updated_at = now()", res->table);
     for (size_t i = 0; i < res->nfields; i++) {
         const res_field_t *fd = &res->fields[i];
-        if (!(fd->flags & RES_UPDATE))
+        if (!(fd->flags & (RES_UPDATE | RES_DERIVED)))
             continue;
         fprintf(f, ", %s = CASE WHEN b.j ? '%s' THEN ", fd->check.name, fd->check.name);
         put_value(f, fd);

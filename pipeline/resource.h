@@ -17,6 +17,7 @@ enum { /* res_field_t.flags */
     RES_UPDATE = 2, /* may be changed by PATCH */
     RES_WRITE = RES_CREATE | RES_UPDATE,
     RES_REF_OWNED = 4, /* the referenced row must also be the caller's own (its user_id); owner scope only */
+    RES_DERIVED = 8,   /* written by the server from the resource's derive hook, never by the client */
 };
 
 typedef struct res_field {
@@ -39,6 +40,9 @@ enum { /* resource_t.flags */
     RES_NO_GET = 32,  /* no GET of one item */
 };
 
+typedef struct req req_t;
+typedef struct json_out json_out_t;
+
 typedef struct resource {
     const char *name;  /* [a-z_]+: statement prefix and cursor scope */
     const char *path;  /* the collection; items are path/{id} */
@@ -49,6 +53,9 @@ typedef struct resource {
     const char *search;    /* the column ?q= matches (case-insensitive substring), or NULL */
     const res_field_t *fields;
     size_t nfields;
+    /* Optional: after a create or update body is validated, writes the RES_DERIVED members (keys
+     * and values) into o, an open object; returns -1 after answering when the body is refused. */
+    int (*derive)(req_t *r, json_out_t *o);
 } resource_t;
 
 #define RES_FIELDS(table) (table), (sizeof(table) / sizeof((table)[0]))

@@ -39,11 +39,23 @@ static int item_id(req_t *r, char *out)
     return -1;
 }
 
-/* The body as the statement's jsonb parameter: validated JSON, NUL-terminated. */
+/* The body as the statement's jsonb parameter: the validated JSON, plus the members the
+ * resource derives from it (NULL when the derive hook refused the body and answered). */
 static const char *body_text(req_t *r)
 {
-    h2o_iovec_t b = h2o_strdup(&r->h2o->pool, r->h2o->entity.base, r->h2o->entity.len);
-    return b.base;
+    const resource_t *res = rt_of(r)->res;
+    if (res->derive == NULL)
+        return h2o_strdup(&r->h2o->pool, r->h2o->entity.base, r->h2o->entity.len).base;
+    json_out_t o = json_out_pool(&r->h2o->pool, r->h2o->entity.len + 256);
+    json_out_obj_begin(&o);
+    for (size_t i = 0; i < r->body->len; i++) {
+        json_out_keyn(&o, r->body->members[i].key, r->body->members[i].key_len);
+        json_out_value(&o, r->body->members[i].value);
+    }
+    if (res->derive(r, &o) != 0)
+        return NULL;
+    json_out_obj_end(&o);
+    return json_out_cstr(&o);
 }
 
 static void respond_row_json(req_t *r, int status, const db_result_t *res)
@@ -204,7 +216,8 @@ void res_create(req_t *r)
         return;
     const char *values[3];
     int n = scope_values(r, rt, values);
-    values[n++] = body_text(r);
+    if ((values[n++] = body_text(r)) == NULL)
+        return;
     req_query(r, &rt->create, values, n, on_create);
 }
 
@@ -235,7 +248,8 @@ void res_update(req_t *r)
         return;
     const char *values[4];
     int n = scope_values(r, rt, values);
-    values[n++] = body_text(r);
+    if ((values[n++] = body_text(r)) == NULL)
+        return;
     values[n++] = idv;
     req_query(r, &rt->update, values, n, on_update);
 }
