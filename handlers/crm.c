@@ -1,6 +1,11 @@
-/* The CRM assistant's organization data served as resources: contacts (admins write, members
- * read). Tasks, memory rules, integrations and webhooks join this module as they are built. */
+/* The CRM assistant's organization data served as resources: contacts and memory rules (admins
+ * write, members read) and integrations (admins only; h2o.conf maps the path with app.auth:
+ * admin). Tasks and webhooks join this module as they are built. */
+#include <stdio.h>
+
 #include "handlers/handlers.h"
+#include "pipeline/memrule.h"
+#include "pipeline/req.h"
 #include "pipeline/resource.h"
 
 static const char *const contact_sources[] = {"hubspot", "gmail", "manual", NULL};
@@ -17,7 +22,50 @@ static const res_field_t contact_fields[] = {
 static const resource_t contacts = {
     "contacts", "/api/v1/contacts", "contacts", RES_SCOPE_ORG, APP_AUTH_ADMIN, 0, "name", RES_FIELDS(contact_fields)};
 
-static const resource_t *const crm_resources[] = {&contacts};
+/* A rule is stored with its parsed form, so that webhook events are matched without parsing. */
+static int derive_rule(req_t *r, json_out_t *o)
+{
+    json_t *rule = json_get(r->body, "rule");
+    if (rule == NULL) /* a PATCH of `active` only */
+        return 0;
+    memrule_t parsed;
+    memrule_error_t err;
+    if (memrule_parse(rule->str, rule->len, &parsed, &err) != 0) {
+        char msg[MEMRULE_MSG_MAX + 32];
+        memrule_error_format(&err, msg, sizeof(msg));
+        req_respond_validation(r, (const char *[]){"body", "rule", NULL}, msg, "rule_syntax");
+        return -1;
+    }
+    json_out_key(o, "parsed");
+    memrule_to_json(&parsed, o);
+    return 0;
+}
+
+static const res_field_t memory_rule_fields[] = {
+    {{"rule", V_STRING, V_REQUIRED, 1, MEMRULE_MAX_LEN}, "text", RES_WRITE},
+    {{"active", V_BOOL, 0}, "boolean", RES_WRITE, "true"},
+    {{"parsed", V_OBJECT, 0}, "jsonb", RES_DERIVED},
+};
+
+static const resource_t memory_rules = {
+    "memory_rules", "/api/v1/memory-rules", "memory_rules", RES_SCOPE_ORG, APP_AUTH_ADMIN, 0, NULL,
+    RES_FIELDS(memory_rule_fields), derive_rule};
+
+static const char *const integration_providers[] = {"hubspot", "gmail", "calendar", NULL};
+
+static const res_field_t integration_fields[] = {
+    {{"provider", V_ENUM, V_REQUIRED, 0, 0, 0, 0, 0, integration_providers}, "text", RES_CREATE},
+    {{"account_id", V_STRING, V_REQUIRED, 1, 320}, "text", RES_CREATE},
+    /* who receives the account's events: a member of the organization */
+    {{"user_id", V_UUID, V_NULLABLE}, "uuid", RES_CREATE, NULL,
+     "(SELECT user_id AS id, organization_id FROM organization_memberships)"},
+};
+
+static const resource_t integrations = {
+    "integrations", "/api/v1/integrations", "integrations", RES_SCOPE_ORG, APP_AUTH_ADMIN, RES_NO_UPDATE, NULL,
+    RES_FIELDS(integration_fields)};
+
+static const resource_t *const crm_resources[] = {&contacts, &memory_rules, &integrations};
 
 void crm_register(app_t *app)
 {
