@@ -29,14 +29,16 @@ static void not_found(req_t *r)
     req_respond_error(r, 404, "not_found", "Not found");
 }
 
-/* An id that is not a UUID is a 404 like an unknown one; out gets it lower-cased. */
-static int item_id(req_t *r, char *out)
+/* The {id} of the route, lower-cased in the request pool; an id that is not a UUID is answered
+ * with the 404 an unknown one gets (NULL). */
+static const char *item_id(req_t *r)
 {
     h2o_iovec_t id = req_param(r, "id");
+    char *out = h2o_mem_alloc_pool(&r->h2o->pool, 37);
     if (validate_uuid(id.base, id.len, out))
-        return 0;
+        return out;
     not_found(r);
-    return -1;
+    return NULL;
 }
 
 /* The body as the statement's jsonb parameter: the validated JSON, plus the members the
@@ -145,12 +147,12 @@ static void on_get(req_t *r, const db_result_t *res)
 void res_get(req_t *r)
 {
     const res_rt_t *rt = rt_of(r);
-    char id[37];
-    if (item_id(r, id) != 0)
+    const char *id = item_id(r);
+    if (id == NULL)
         return;
     const char *values[3];
     int n = scope_values(r, rt, values);
-    values[n++] = h2o_strdup(&r->h2o->pool, id, 36).base;
+    values[n++] = id;
     req_query(r, &rt->get, values, n, on_get);
 }
 
@@ -236,10 +238,9 @@ static void on_update(req_t *r, const db_result_t *res)
 void res_update(req_t *r)
 {
     const res_rt_t *rt = rt_of(r);
-    char id[37];
-    if (item_id(r, id) != 0)
+    const char *idv = item_id(r);
+    if (idv == NULL)
         return;
-    const char *idv = h2o_strdup(&r->h2o->pool, id, 36).base;
     if (member_of_admin_resource(r)) {
         refuse_member(r, idv);
         return;
@@ -267,10 +268,9 @@ static void on_delete(req_t *r, const db_result_t *res)
 void res_delete(req_t *r)
 {
     const res_rt_t *rt = rt_of(r);
-    char id[37];
-    if (item_id(r, id) != 0)
+    const char *idv = item_id(r);
+    if (idv == NULL)
         return;
-    const char *idv = h2o_strdup(&r->h2o->pool, id, 36).base;
     if (member_of_admin_resource(r)) {
         refuse_member(r, idv);
         return;
