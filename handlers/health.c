@@ -68,7 +68,7 @@ static void ready_finish(ready_t *s)
 
 static void on_ping(req_t *r, const db_result_t *res)
 {
-    ready_t *s = r->on_gone_arg;
+    ready_t *s = r->state;
     s->database = res->status == DB_OK ? "ok" : res->status == DB_ERR_TIMEOUT ? "timeout" : "unavailable";
     ready_finish(s);
 }
@@ -92,7 +92,8 @@ static void ready(req_t *r)
 {
     ready_t *s = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*s));
     *s = (ready_t){.r = r, .pending = 1, .database = "unavailable"};
-    r->on_gone = ready_gone;
+    r->state = s;
+    r->on_gone = ready_gone; /* the Redis command, if any, must not outlive the request */
     r->on_gone_arg = s;
     redis_client_t *redis = r->thread->redis;
     if (redis != NULL) {

@@ -96,7 +96,7 @@ static void on_me(req_t *r, const db_result_t *res)
         return;
     }
     /* the result is freed after this callback, the response is sent later: copy it */
-    req_respond_json(r, 200, h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 0), (size_t)PQgetlength(res->pg, 0, 0)));
+    req_respond_cell(r, 200, res->pg, 0);
 }
 
 static void me(req_t *r)

@@ -82,7 +82,7 @@ static void on_org(req_t *r, const db_result_t *res)
         not_found(r);
         return;
     }
-    req_respond_json(r, 200, h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 0), (size_t)PQgetlength(res->pg, 0, 0)));
+    req_respond_cell(r, 200, res->pg, 0);
 }
 
 static void get_org(req_t *r)

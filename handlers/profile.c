@@ -72,7 +72,7 @@ static void on_profile(req_t *r, const db_result_t *res)
         req_respond_error(r, 404, "not_found", "Not found");
         return;
     }
-    req_respond_json(r, 200, h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 0), (size_t)PQgetlength(res->pg, 0, 0)));
+    req_respond_cell(r, 200, res->pg, 0);
 }
 
 static void get_profile(req_t *r)

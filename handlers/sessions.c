@@ -117,7 +117,7 @@ static void on_interactions(req_t *r, const db_result_t *res)
         bad_since(r);
         return;
     }
-    req_respond_json(r, 200, h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 2), (size_t)PQgetlength(res->pg, 0, 2)));
+    req_respond_cell(r, 200, res->pg, 2);
 }
 
 /* GET /api/v1/sessions/{id}/interactions?since=&limit=: the caller's session's turns, oldest

@@ -41,7 +41,7 @@ static void on_json(req_t *r, const db_result_t *res)
         req_respond_db_error(r, res);
         return;
     }
-    req_respond_json(r, 200, h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 0), (size_t)PQgetlength(res->pg, 0, 0)));
+    req_respond_cell(r, 200, res->pg, 0);
 }
 
 static void list_skills(req_t *r)

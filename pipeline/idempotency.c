@@ -142,7 +142,7 @@ static void on_existing(req_t *r, const db_result_t *res)
     if (!PQgetisnull(res->pg, 0, 3))
         req_add_header(r, "location", h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 3), SIZE_MAX).base);
     req_add_header(r, "idempotent-replayed", "true");
-    req_respond_json(r, status, h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 2), (size_t)PQgetlength(res->pg, 0, 2)));
+    req_respond_cell(r, status, res->pg, 2);
 }
 
 static void on_claim(req_t *r, const db_result_t *res)

@@ -152,6 +152,7 @@ static void finish(principal_job_t *job, const principal_t *p, auth_status_t st,
 {
     req_t *r = job->r;
     r->on_gone = NULL;
+    r->state = NULL;
     const principal_t *copy = NULL;
     if (p != NULL) {
         principal_t *mine = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*mine));
@@ -164,7 +165,7 @@ static void finish(principal_job_t *job, const principal_t *p, auth_status_t st,
 
 static void on_provisioned(req_t *r, const db_result_t *res)
 {
-    principal_job_t *job = r->on_gone_arg;
+    principal_job_t *job = r->state;
     if (res->status != DB_OK || PQntuples(res->pg) != 1) {
         if (res->status == DB_ERR_QUERY)
             log_error("provisioning failed", LOG_S("request_id", r->request_id), LOG_S("sqlstate", res->sqlstate));
@@ -303,7 +304,7 @@ void principal_resolve(req_t *r, const char *token, size_t len, principal_done_c
     memset(job, 0, sizeof(*job));
     job->r = r;
     job->done = done;
-    r->on_gone_arg = job;
+    r->state = job; /* until finish: the pipeline's next stage or the caller owns it afterwards */
 
     if (pc->dev_token && len == 9 && CRYPTO_memcmp(token, "dev_token", 9) == 0) {
         job->claims.exp = (int64_t)time(NULL) + 3600;

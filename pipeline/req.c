@@ -166,6 +166,11 @@ void req_respond_validation(req_t *r, const char *const *loc, const char *msg, c
     req_respond_json(r, 422, json_out_iov(&o));
 }
 
+void req_respond_cell(req_t *r, int status, const PGresult *pg, int col)
+{
+    req_respond_json(r, status, h2o_strdup(&r->h2o->pool, PQgetvalue(pg, 0, col), (size_t)PQgetlength(pg, 0, col)));
+}
+
 void req_respond_db_error(req_t *r, const db_result_t *res)
 {
     switch (res->status) {

@@ -42,7 +42,7 @@ struct req {
     void (*on_result)(req_t *r, const db_result_t *res);
     h2o_timeout_entry_t deadline;    /* app.timeout */
     /* Set by whoever has other pending work (a Redis command, a wait for keys) to cancel it when
-     * the request is destroyed first; on_gone_arg also carries that work's state meanwhile. */
+     * the request is destroyed first. */
     void (*on_gone)(req_t *r, void *arg);
     void *on_gone_arg;
 };
@@ -81,6 +81,9 @@ void req_respond_error_with(req_t *r, int status, const char *code, const char *
                             void (*members)(json_out_t *o, void *arg), void *arg);
 /* One 422 item: loc is a NULL-terminated list such as {"body", "name", NULL}. */
 void req_respond_validation(req_t *r, const char *const *loc, const char *msg, const char *type);
+/* Answers with the text of row 0, column col of a result (JSON built by PostgreSQL), copied
+ * into the request pool because the result is freed when the query callback returns. */
+void req_respond_cell(req_t *r, int status, const PGresult *pg, int col);
 /* 503/504/500 for a failed query, in the error shape, never leaking the database's message. */
 void req_respond_db_error(req_t *r, const db_result_t *res);
 

@@ -60,11 +60,6 @@ static const char *body_text(req_t *r)
     return json_out_cstr(&o);
 }
 
-static void respond_row_json(req_t *r, int status, const db_result_t *res)
-{
-    req_respond_json(r, status, h2o_strdup(&r->h2o->pool, PQgetvalue(res->pg, 0, 0), (size_t)PQgetlength(res->pg, 0, 0)));
-}
-
 /* Constraint failures the validator could not foresee: a duplicate is a conflict, anything else
  * the row's own rules refused is the caller's input. */
 static void respond_write_error(req_t *r, const db_result_t *res)
@@ -141,7 +136,7 @@ static void on_get(req_t *r, const db_result_t *res)
     else if (PQntuples(res->pg) != 1)
         not_found(r);
     else
-        respond_row_json(r, 200, res);
+        req_respond_cell(r, 200, res->pg, 0);
 }
 
 void res_get(req_t *r)
@@ -204,7 +199,7 @@ static void on_create(req_t *r, const db_result_t *res)
     char location[512];
     snprintf(location, sizeof(location), "%s/%s", rt_of(r)->res->path, PQgetvalue(res->pg, 0, 2));
     req_add_header(r, "location", h2o_strdup(&r->h2o->pool, location, SIZE_MAX).base);
-    respond_row_json(r, 201, res);
+    req_respond_cell(r, 201, res->pg, 0);
 }
 
 void res_create(req_t *r)
@@ -232,7 +227,7 @@ static void on_update(req_t *r, const db_result_t *res)
     else if (PQgetisnull(res->pg, 0, 0))
         not_found(r);
     else
-        respond_row_json(r, 200, res);
+        req_respond_cell(r, 200, res->pg, 0);
 }
 
 void res_update(req_t *r)
