@@ -106,7 +106,10 @@ static void schema_of_resource(json_out_t *o, const resource_t *res, unsigned fl
         schema_of_field(o, &res->fields[i].check);
     }
     json_out_obj_end(o);
-    if (flag == RES_CREATE) {
+    size_t nrequired = 0;
+    for (size_t i = 0; flag == RES_CREATE && i < res->nfields; i++)
+        nrequired += (res->fields[i].flags & RES_CREATE) && (res->fields[i].check.flags & V_REQUIRED);
+    if (nrequired > 0) { /* OpenAPI 3.0 forbids an empty `required` */
         json_out_key(o, "required");
         json_out_arr_begin(o);
         for (size_t i = 0; i < res->nfields; i++)

@@ -7,7 +7,10 @@
 #include "test/support/json.h"
 #include "test/support/server.h"
 
-static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY "/api/v1/sailwind:\n"
+static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY "/api/v1/contacts:\n"
+                                                               "  app.handler: crm\n"
+                                                               "  app.auth: required\n"
+                                                               "/api/v1/sailwind:\n"
                                                                "  app.handler: sailwind\n"
                                                                "  app.auth: required\n"
                                                                "/openapi.json:\n"
@@ -16,7 +19,8 @@ static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY "/api/v1/sailwind
 
 static int refs_checked;
 
-/* Every "$ref" in node names a schema present under components/schemas. */
+/* Every "$ref" in node names a schema present under components/schemas, and no "required"
+ * list is empty (OpenAPI 3.0 forbids it). */
 static void check_refs(yajl_val doc, yajl_val node)
 {
     if (YAJL_IS_OBJECT(node)) {
@@ -28,6 +32,8 @@ static void check_refs(yajl_val doc, yajl_val node)
                 CHECK(ts_json_get(doc, "components", "schemas", ref + strlen(prefix)) != NULL);
                 refs_checked++;
             }
+            if (strcmp(node->u.object.keys[i], "required") == 0 && YAJL_IS_ARRAY(v))
+                CHECK(v->u.array.len > 0);
             check_refs(doc, v);
         }
     } else if (YAJL_IS_ARRAY(node)) {
