@@ -15,5 +15,7 @@ void handlers_register(app_t *app)
     feedback_register(app);
     skills_register(app);
     sessions_register(app);
+    workspaces_register(app);
+    conversations_register(app);
     docs_register(app);
 }

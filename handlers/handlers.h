@@ -17,6 +17,8 @@ void orgs_register(app_t *app);
 void feedback_register(app_t *app);
 void skills_register(app_t *app);
 void sessions_register(app_t *app);
+void workspaces_register(app_t *app);
+void conversations_register(app_t *app);
 
 /* Registers every module; h2o.conf then names them with app.handler. */
 void handlers_register(app_t *app);

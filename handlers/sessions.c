@@ -2,8 +2,6 @@
  * and their turns. POST creates chat sessions only: practice sessions are started by the Sailwind
  * practice endpoint and voice sessions by the voice control plane. Sessions are not edited or
  * deleted through this module; the turns are read with GET .../interactions, oldest first. */
-#include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "handlers/handlers.h"
@@ -11,6 +9,7 @@
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
 #include "pipeline/resource.h"
+#include "pipeline/since.h"
 #include "pipeline/validate.h"
 
 static const char *const session_create_kinds[] = {"chat", NULL};
@@ -42,7 +41,7 @@ static const db_stmt_t stmt_interactions = {
     " a AS (SELECT i.created_at, i.id FROM interactions i JOIN s ON i.session_id = s.id WHERE i.id = $5::uuid),"
     " page AS (SELECT i.*, row_number() OVER (ORDER BY i.created_at, i.id) AS rn"
     "   FROM interactions i JOIN s ON i.session_id = s.id"
-    "   WHERE ($4::timestamptz IS NULL OR i.created_at > $4::timestamptz)"
+    "   WHERE " SINCE_SQL_AFTER("i.created_at", "$4")
     "     AND ($5::uuid IS NULL OR (i.created_at, i.id) > (SELECT created_at, id FROM a))"
     "   ORDER BY i.created_at, i.id LIMIT $6::int)"
     " SELECT EXISTS (SELECT 1 FROM s), ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM a)),"
@@ -58,53 +57,12 @@ static void not_found(req_t *r)
     req_respond_error(r, 404, "not_found", "Not found");
 }
 
-static void bad_since(req_t *r)
-{
-    req_respond_validation(r, (const char *[]){"query", "since", NULL},
-                           "Input should be an RFC 3339 timestamp or the id of an interaction of this session",
-                           "value_error");
-}
-
-static int digits(const char *s, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 't' and 'z' accepted (RFC 3339 5.6).
- * PostgreSQL then judges the calendar (an impossible date is a 22008 error, answered as 422). */
-static int is_rfc3339(const char *s, size_t n)
-{
-    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
-        (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' ||
-        !digits(s + 17, 2))
-        return 0;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < n && isdigit((unsigned char)s[i]))
-            i++;
-        if (i == start || i - start > 9)
-            return 0;
-    }
-    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
-        return 1;
-    return i + 6 == n && (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
-           digits(s + i + 4, 2);
-}
-
-typedef struct interactions_state {
-    int limit;
-} interactions_state_t;
-
 static void on_interactions(req_t *r, const db_result_t *res)
 {
     if (res->status != DB_OK) {
         /* an impossible timestamp of the right shape (month 13, ...) */
         if (res->status == DB_ERR_QUERY && res->sqlstate != NULL && strncmp(res->sqlstate, "22", 2) == 0)
-            bad_since(r);
+            since_respond_bad(r, "an interaction of this session");
         else
             req_respond_db_error(r, res);
         return;
@@ -114,7 +72,7 @@ static void on_interactions(req_t *r, const db_result_t *res)
         return;
     }
     if (strcmp(PQgetvalue(res->pg, 0, 1), "t") != 0) {
-        bad_since(r);
+        since_respond_bad(r, "an interaction of this session");
         return;
     }
     req_respond_cell(r, 200, res->pg, 2);
@@ -132,34 +90,10 @@ static void list_interactions(req_t *r)
         not_found(r);
         return;
     }
-    char buf[64];
-    int limit = CURSOR_LIMIT_DEFAULT;
-    long n = req_query_param(r, "limit", buf, sizeof(buf));
-    if (n != -1 && (n < 0 || cursor_parse_limit(buf, (size_t)n, &limit) != 0)) {
-        req_respond_validation(r, (const char *[]){"query", "limit", NULL}, "Input should be an integer between 1 and 200",
-                               "int_parsing");
+    since_t *since = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*since));
+    if (since_from_query(r, "an interaction of this session", since) != 0)
         return;
-    }
-    char since_buf[64], since_id[37];
-    const char *since_ts = NULL, *since_uuid = NULL;
-    n = req_query_param(r, "since", since_buf, sizeof(since_buf));
-    if (n == -2) {
-        bad_since(r);
-        return;
-    }
-    if (n > 0) {
-        if (validate_uuid(since_buf, (size_t)n, since_id))
-            since_uuid = since_id;
-        else if (is_rfc3339(since_buf, (size_t)n))
-            since_ts = since_buf;
-        else {
-            bad_since(r);
-            return;
-        }
-    }
-    char fetch[12];
-    snprintf(fetch, sizeof(fetch), "%d", limit + 1);
-    const char *values[] = {r->principal->org_id, r->principal->user_id, session, since_ts, since_uuid, fetch};
+    const char *values[] = {r->principal->org_id, r->principal->user_id, session, since->ts, since->id, since->fetch};
     req_query(r, &stmt_interactions, values, 6, on_interactions);
 }
 

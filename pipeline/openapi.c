@@ -67,7 +67,11 @@ static void schema_of_field(json_out_t *o, const vfield_t *f)
             json_out_key(o, "format");
             json_out_str(o, formats[f->type]);
         }
-        if (f->type == V_STRING && f->max_len) {
+        if (f->type == V_SLUG || f->type == V_CODE) {
+            json_out_key(o, "pattern");
+            json_out_str(o, f->type == V_SLUG ? "^[a-z0-9]+(-[a-z0-9]+)*$" : "^[A-Z]+$");
+        }
+        if ((f->type == V_STRING || f->type == V_SLUG || f->type == V_CODE) && f->max_len) {
             json_out_key(o, "minLength");
             json_out_int(o, (long long)f->min_len);
             json_out_key(o, "maxLength");
@@ -184,6 +188,41 @@ static const res_rt_t *resource_of(const app_route_t *route)
     return NULL;
 }
 
+static void query_parameter(json_out_t *o, const char *name, const char *schema)
+{
+    json_out_obj_begin(o);
+    json_out_key(o, "name");
+    json_out_str(o, name);
+    json_out_key(o, "in");
+    json_out_str(o, "query");
+    json_out_key(o, "schema");
+    raw(o, schema);
+    json_out_obj_end(o);
+}
+
+/* A collection's query: the page, the search and the filters its description declares. */
+static void list_parameters(json_out_t *o, const resource_t *res)
+{
+    query_parameter(o, "limit", "{\"type\":\"integer\",\"minimum\":1,\"maximum\":200,\"default\":50}");
+    query_parameter(o, "cursor", "{\"type\":\"string\"}");
+    if (res->search != NULL)
+        query_parameter(o, "q", "{\"type\":\"string\",\"maxLength\":200}");
+    if (res->flags & RES_SOFT_DELETE)
+        query_parameter(o, "include_archived", "{\"type\":\"boolean\"}");
+    for (size_t i = 0; i < res->nfilters; i++) {
+        const res_filter_t *flt = &res->filters[i];
+        json_out_obj_begin(o);
+        json_out_key(o, "name");
+        json_out_str(o, flt->name);
+        json_out_key(o, "in");
+        json_out_str(o, "query");
+        json_out_key(o, "schema");
+        schema_of_field(o, &(vfield_t){.name = flt->name, .type = flt->type, .max_len = flt->max_len,
+                                       .values = flt->values});
+        json_out_obj_end(o);
+    }
+}
+
 static void operation(json_out_t *o, const app_route_t *route)
 {
     const res_rt_t *rt = resource_of(route);
@@ -198,7 +237,7 @@ static void operation(json_out_t *o, const app_route_t *route)
 
     json_out_key(o, method);
     json_out_obj_begin(o);
-    if (strchr(route->pattern, '{') != NULL) {
+    if (strchr(route->pattern, '{') != NULL || route->action == res_list) {
         json_out_key(o, "parameters");
         json_out_arr_begin(o);
         for (const char *p = strchr(route->pattern, '{'); p != NULL; p = strchr(p + 1, '{')) {
@@ -217,6 +256,8 @@ static void operation(json_out_t *o, const app_route_t *route)
             json_out_obj_end(o);
             json_out_obj_end(o);
         }
+        if (route->action == res_list)
+            list_parameters(o, rt->res);
         json_out_arr_end(o);
     }
     if (route->flags & ROUTE_JSON_BODY) {

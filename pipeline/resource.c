@@ -48,9 +48,33 @@ static void put_json(FILE *f, const resource_t *res)
 
 static void put_scope(FILE *f, const resource_t *res)
 {
-    fputs("t.organization_id = $1::uuid", f);
-    if (res->scope == RES_SCOPE_OWNER)
-        fputs(" AND t.user_id = $2::uuid", f);
+    if (res->scope == RES_SCOPE_WORKSPACE) /* one workspace per user: an index lookup */
+        fputs("t.workspace_id = (SELECT w.id FROM workspaces w WHERE w.user_id = $2::uuid"
+              " AND w.organization_id = $1::uuid)", f);
+    else if (res->scope == RES_SCOPE_OWNER)
+        fputs("t.organization_id = $1::uuid AND t.user_id = $2::uuid", f);
+    else
+        fputs("t.organization_id = $1::uuid", f);
+}
+
+/* The reference check for the row named by the uuid text `value`: "EXISTS (...)". */
+static void put_ref_exists(FILE *f, const resource_t *res, const res_field_t *fd, const char *value)
+{
+    fprintf(f, "EXISTS (SELECT 1 FROM %s r WHERE r.organization_id = $1::uuid%s AND r.id = %s::uuid)", fd->ref_table,
+            (fd->flags & RES_REF_OWNED) && res->scope != RES_SCOPE_ORG ? " AND r.user_id = $2::uuid" : "", value);
+}
+
+static const char *filter_sql_type(const res_filter_t *flt)
+{
+    return flt->type == V_UUID ? "uuid" : flt->type == V_BOOL ? "boolean" : "text";
+}
+
+static const res_field_t *field_named(const resource_t *res, const char *name)
+{
+    for (size_t i = 0; i < res->nfields; i++)
+        if (strcmp(res->fields[i].check.name, name) == 0)
+            return &res->fields[i];
+    abort(); /* a resource description naming a field it does not have */
 }
 
 /* The field's value from the request body b.j, cast to its column type. */
@@ -58,6 +82,8 @@ static void put_value(FILE *f, const res_field_t *fd)
 {
     if (strcmp(fd->sql_type, "jsonb") == 0)
         fprintf(f, "NULLIF(b.j->'%s', 'null'::jsonb)", fd->check.name);
+    else if (strcmp(fd->sql_type, "text[]") == 0) /* a V_STRINGS field */
+        fprintf(f, "ARRAY(SELECT jsonb_array_elements_text(b.j->'%s'))", fd->check.name);
     else if (strcmp(fd->sql_type, "text") == 0)
         fprintf(f, "(b.j->>'%s')", fd->check.name);
     else
@@ -72,12 +98,12 @@ static void put_bad_ref(FILE *f, const resource_t *res)
         const res_field_t *fd = &res->fields[i];
         if (fd->ref_table == NULL)
             continue;
+        char value[80];
+        snprintf(value, sizeof(value), "(b.j->>'%s')", fd->check.name);
         fputs(any++ ? " WHEN " : "CASE WHEN ", f);
-        fprintf(f, "(b.j->>'%s') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.organization_id = $1::uuid"
-                   "%s AND r.id = (b.j->>'%s')::uuid) THEN '%s'",
-                fd->check.name, fd->ref_table,
-                (fd->flags & RES_REF_OWNED) && res->scope == RES_SCOPE_OWNER ? " AND r.user_id = $2::uuid" : "",
-                fd->check.name, fd->check.name);
+        fprintf(f, "%s IS NOT NULL AND NOT ", value);
+        put_ref_exists(f, res, fd, value);
+        fprintf(f, " THEN '%s'", fd->check.name);
     }
     fputs(any ? " END" : "NULL::text", f);
 }
@@ -96,7 +122,7 @@ static void gen_list(res_rt_t *rt)
     char *buf;
     size_t len;
     FILE *f = open_memstream(&buf, &len);
-    int n = res->scope == RES_SCOPE_OWNER ? 2 : 1;
+    int n = rt->nscope;
     fputs("SELECT ", f);
     put_json(f, res);
     fprintf(f, ", " SQL_CURSOR_TS("t.created_at") ", t.id::text FROM %s t WHERE ", res->table);
@@ -110,9 +136,25 @@ static void gen_list(res_rt_t *rt)
                    " '%%', '\\%%'), '_', '\\_') || '%%')",
                 n, res->search, n);
     }
+    for (size_t i = 0; i < res->nfilters; i++) {
+        const res_filter_t *flt = &res->filters[i];
+        if (i == 0)
+            rt->p_filter = n + 1;
+        ++n;
+        const char *column = flt->column != NULL ? flt->column : flt->name;
+        if (flt->flags & RES_FILTER_ELEMENT)
+            fprintf(f, " AND ($%d::text IS NULL OR t.%s @> ARRAY[$%d::text])", n, column, n);
+        else
+            fprintf(f, " AND ($%d::%s IS NULL OR t.%s = $%d::%s)", n, filter_sql_type(flt), column, n,
+                    filter_sql_type(flt));
+    }
+    if (res->parent != NULL)
+        fprintf(f, " AND t.%s = $%d::uuid", res->parent, rt->p_parent = ++n);
     rt->p_ts = ++n;
     rt->p_id = ++n;
     rt->p_limit = ++n;
+    if (n > RES_LIST_MAX_PARAMS)
+        abort(); /* a description with more filters than lists have room for */
     fprintf(f, " AND ($%d::timestamptz IS NULL OR (t.created_at, t.id) < ($%d::timestamptz, $%d::uuid))"
                " ORDER BY t.created_at DESC, t.id DESC LIMIT $%d::int",
             rt->p_ts, rt->p_ts, rt->p_id, rt->p_limit);
@@ -144,20 +186,30 @@ static void gen_create(res_rt_t *rt)
     int body = rt->nscope + 1;
     fprintf(f, "WITH b AS (SELECT $%d::jsonb AS j), bad AS (SELECT ", body);
     put_bad_ref(f, res);
-    fprintf(f, " AS field FROM b), ins AS (INSERT INTO %s AS t (organization_id", res->table);
-    if (res->scope == RES_SCOPE_OWNER)
-        fputs(", user_id", f);
+    /* a workspace-scoped row carries no organization or user: its workspace_id says whose it is */
+    const char *sep = "";
+    fprintf(f, " AS field FROM b), ins AS (INSERT INTO %s AS t (", res->table);
+    if (res->scope != RES_SCOPE_WORKSPACE) {
+        fputs(res->scope == RES_SCOPE_OWNER ? "organization_id, user_id" : "organization_id", f);
+        sep = ", ";
+    }
     for (size_t i = 0; i < res->nfields; i++)
-        if (res->fields[i].flags & (RES_CREATE | RES_DERIVED))
-            fprintf(f, ", %s", res->fields[i].check.name);
-    fputs(") SELECT $1::uuid", f);
-    if (res->scope == RES_SCOPE_OWNER)
-        fputs(", $2::uuid", f);
+        if (res->fields[i].flags & (RES_CREATE | RES_DERIVED)) {
+            fprintf(f, "%s%s", sep, res->fields[i].check.name);
+            sep = ", ";
+        }
+    fputs(") SELECT ", f);
+    sep = "";
+    if (res->scope != RES_SCOPE_WORKSPACE) {
+        fputs(res->scope == RES_SCOPE_OWNER ? "$1::uuid, $2::uuid" : "$1::uuid", f);
+        sep = ", ";
+    }
     for (size_t i = 0; i < res->nfields; i++) {
         const res_field_t *fd = &res->fields[i];
         if (!(fd->flags & (RES_CREATE | RES_DERIVED)))
             continue;
-        fprintf(f, ", CASE WHEN b.j ? '%s' THEN ", fd->check.name);
+        fprintf(f, "%sCASE WHEN b.j ? '%s' THEN ", sep, fd->check.name);
+        sep = ", ";
         put_value(f, fd);
         fprintf(f, " ELSE %s END", fd->create_default ? fd->create_default : "NULL");
     }
@@ -211,6 +263,19 @@ static void gen_delete(res_rt_t *rt)
     set_stmt(&rt->del, res->name, "delete", finish(f, &buf), id, 0);
 }
 
+/* One row when the parent named by $nscope+1 is reachable by the caller. */
+static void gen_parent_check(res_rt_t *rt)
+{
+    char *buf;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+    char value[16];
+    snprintf(value, sizeof(value), "$%d", rt->nscope + 1);
+    fputs("SELECT ", f);
+    put_ref_exists(f, rt->res, field_named(rt->res, rt->res->parent), value);
+    set_stmt(&rt->parent_check, rt->res->name, "parent", finish(f, &buf), rt->nscope + 1, DB_STMT_READONLY);
+}
+
 /* The validator's view of the writable fields, for create (all RES_CREATE) or update. */
 static vschema_t schema_of(const resource_t *res, unsigned flag)
 {
@@ -226,15 +291,24 @@ static res_rt_t *build(app_t *app, const resource_t *res)
 {
     res_rt_t *rt = xcalloc(1, sizeof(*rt));
     rt->res = res;
-    rt->nscope = res->scope == RES_SCOPE_OWNER ? 2 : 1;
+    rt->nscope = res->scope == RES_SCOPE_ORG ? 1 : 2;
     rt->create_schema = schema_of(res, RES_CREATE);
     rt->update_schema = schema_of(res, RES_UPDATE);
-    if (asprintf(&rt->item_path, "%s/{id}", res->path) < 0)
+    if (res->item_path != NULL)
+        rt->item_path = strdup(res->item_path);
+    else if (asprintf(&rt->item_path, "%s/{id}", res->path) < 0)
+        rt->item_path = NULL;
+    if (rt->item_path == NULL)
         abort();
+    rt->item_prefix_len = strlen(rt->item_path) - strlen("{id}");
     gen_list(rt);
     gen_get(rt);
     app_add_stmt(app, &rt->list);
     app_add_stmt(app, &rt->get);
+    if (res->parent != NULL) {
+        gen_parent_check(rt);
+        app_add_stmt(app, &rt->parent_check);
+    }
     if (!(res->flags & RES_NO_CREATE)) {
         gen_create(rt);
         app_add_stmt(app, &rt->create);
@@ -276,16 +350,16 @@ void resource_module(app_t *app, const char *name, const resource_t *const *reso
         app->resources = xcalloc(1, sizeof(*app->resources));
     resource_registry_t *reg = app->resources;
     app_route_t *routes = xcalloc(n * 5 + nextra + 1, sizeof(*routes));
-    size_t nroutes = 0;
+    /* the hand-written routes first: the first match wins, so /things/me beats /things/{id} */
+    if (nextra > 0)
+        memcpy(routes, extra, sizeof(*extra) * nextra);
+    size_t nroutes = nextra;
     for (size_t i = 0; i < n; i++) {
         res_rt_t *rt = build(app, resources[i]);
         reg->rts = realloc(reg->rts, sizeof(*reg->rts) * (reg->nrts + 1));
         reg->rts[reg->nrts++] = rt;
         nroutes += routes_of(rt, routes + nroutes);
     }
-    if (nextra > 0)
-        memcpy(routes + nroutes, extra, sizeof(*extra) * nextra);
-    nroutes += nextra;
     app_module_t *m = xcalloc(1, sizeof(*m));
     *m = (app_module_t){name, routes, nroutes};
     reg->modules = realloc(reg->modules, sizeof(*reg->modules) * (reg->nmodules + 1));
@@ -300,8 +374,8 @@ void resource_registry_free(app_t *app)
         return;
     for (size_t i = 0; i < reg->nrts; i++) {
         res_rt_t *rt = reg->rts[i];
-        db_stmt_t *stmts[] = {&rt->list, &rt->get, &rt->create, &rt->update, &rt->del};
-        for (size_t k = 0; k < 5; k++) {
+        db_stmt_t *stmts[] = {&rt->list, &rt->get, &rt->create, &rt->update, &rt->del, &rt->parent_check};
+        for (size_t k = 0; k < sizeof(stmts) / sizeof(stmts[0]); k++) {
             free((char *)stmts[k]->name);
             free((char *)stmts[k]->sql);
         }

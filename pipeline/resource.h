@@ -10,13 +10,16 @@
 typedef enum res_scope {
     RES_SCOPE_ORG,   /* rows of the caller's organization (organization_id) */
     RES_SCOPE_OWNER, /* rows of the caller in their organization (organization_id and user_id) */
+    /* rows of the caller's workspace (workspace_id of the workspaces row the caller owns): the
+     * table has neither organization_id nor user_id; its workspace_id field says where a row goes */
+    RES_SCOPE_WORKSPACE,
 } res_scope_t;
 
 enum { /* res_field_t.flags */
     RES_CREATE = 1, /* may be given on create */
     RES_UPDATE = 2, /* may be changed by PATCH */
     RES_WRITE = RES_CREATE | RES_UPDATE,
-    RES_REF_OWNED = 4, /* the referenced row must also be the caller's own (its user_id); owner scope only */
+    RES_REF_OWNED = 4, /* the referenced row must also be the caller's own (its user_id); not for org scope */
     RES_DERIVED = 8,   /* written by the server from the resource's derive hook, never by the client */
 };
 
@@ -40,6 +43,20 @@ enum { /* resource_t.flags */
     RES_NO_GET = 32,  /* no GET of one item */
 };
 
+/* A list filter: ?name=value keeps the rows whose column equals the value (V_ENUM,
+ * V_UUID, V_BOOL or V_STRING up to max_len), or, with RES_FILTER_ELEMENT, whose array column
+ * holds it. An absent parameter does not filter. */
+typedef struct res_filter {
+    const char *name;
+    vtype_t type;
+    size_t max_len;
+    const char *const *values; /* V_ENUM */
+    unsigned flags;
+    const char *column; /* NULL: the column is called `name` */
+} res_filter_t;
+
+enum { RES_FILTER_ELEMENT = 1 };
+
 typedef struct req req_t;
 typedef struct json_out json_out_t;
 
@@ -56,12 +73,20 @@ typedef struct resource {
     /* Optional: after a create or update body is validated, writes the RES_DERIVED members (keys
      * and values) into o, an open object; returns -1 after answering when the body is refused. */
     int (*derive)(req_t *r, json_out_t *o);
+    const res_filter_t *filters;
+    size_t nfilters;
+    /* Optional, for a collection under its parent (/things/parents/{parent_id}): the path
+     * parameter, also the name of a RES_DERIVED field with a ref_table. Lists show the parent's
+     * rows, creates write the parent, and a parent the caller cannot reach is a 404. */
+    const char *parent;
+    const char *item_path; /* NULL: path/{id} */
 } resource_t;
 
 #define RES_FIELDS(table) (table), (sizeof(table) / sizeof((table)[0]))
+#define RES_FILTERS(table) (table), (sizeof(table) / sizeof((table)[0]))
 
-/* Registers a handler module named `name` serving the resources' routes, followed by `extra`
- * hand-written routes. Statements are generated and registered now; everything lives until
+/* Registers a handler module named `name` serving `extra` hand-written routes (matched first)
+ * and then the resources' routes. Statements are generated and registered now; everything lives until
  * resource_registry_free. */
 void resource_module(app_t *app, const char *name, const resource_t *const *resources, size_t n,
                      const app_route_t *extra, size_t nextra);

@@ -42,11 +42,12 @@ static const char *item_id(req_t *r)
 }
 
 /* The body as the statement's jsonb parameter: the validated JSON, plus the members the
- * resource derives from it (NULL when the derive hook refused the body and answered). */
-static const char *body_text(req_t *r)
+ * resource derives from it and, on create, the parent of the path (NULL when the derive hook
+ * refused the body and answered). */
+static const char *body_text(req_t *r, const char *parent)
 {
     const resource_t *res = rt_of(r)->res;
-    if (res->derive == NULL)
+    if (res->derive == NULL && parent == NULL)
         return h2o_strdup(&r->h2o->pool, r->h2o->entity.base, r->h2o->entity.len).base;
     json_out_t o = json_out_pool(&r->h2o->pool, r->h2o->entity.len + 256);
     json_out_obj_begin(&o);
@@ -54,10 +55,25 @@ static const char *body_text(req_t *r)
         json_out_keyn(&o, r->body->members[i].key, r->body->members[i].key_len);
         json_out_value(&o, r->body->members[i].value);
     }
-    if (res->derive(r, &o) != 0)
+    if (res->derive != NULL && res->derive(r, &o) != 0)
         return NULL;
+    if (parent != NULL) {
+        json_out_key(&o, res->parent);
+        json_out_str(&o, parent);
+    }
     json_out_obj_end(&o);
     return json_out_cstr(&o);
+}
+
+/* The parent id of the collection path, lower-cased; NULL after a 404 when it is not a UUID. */
+static const char *parent_id(req_t *r)
+{
+    h2o_iovec_t id = req_param(r, rt_of(r)->res->parent);
+    char *out = h2o_mem_alloc_pool(&r->h2o->pool, 37);
+    if (validate_uuid(id.base, id.len, out))
+        return out;
+    not_found(r);
+    return NULL;
 }
 
 /* Constraint failures the validator could not foresee: a duplicate is a conflict, anything else
@@ -85,23 +101,81 @@ static void respond_write_error(req_t *r, const db_result_t *res)
 
 /* ---- list and get ------------------------------------------------------------------------ */
 
+/* A list's statement parameters, read from the query before anything runs. */
+typedef struct list_state {
+    page_t page;
+    const char *values[RES_LIST_MAX_PARAMS];
+} list_state_t;
+
 static void on_list(req_t *r, const db_result_t *res)
 {
     if (res->status != DB_OK) {
         req_respond_db_error(r, res);
         return;
     }
-    page_respond(r, r->state, res);
+    page_respond(r, &((list_state_t *)r->state)->page, res);
+}
+
+static void run_list(req_t *r)
+{
+    const res_rt_t *rt = rt_of(r);
+    req_query(r, &rt->list, ((list_state_t *)r->state)->values, rt->p_limit, on_list);
+}
+
+static void on_parent_check(req_t *r, const db_result_t *res)
+{
+    if (res->status != DB_OK)
+        req_respond_db_error(r, res);
+    else if (PQntuples(res->pg) != 1 || strcmp(PQgetvalue(res->pg, 0, 0), "t") != 0)
+        not_found(r);
+    else
+        run_list(r);
+}
+
+/* ?name=value of a filter into *out (NULL when absent); answers the 422 and returns -1 when the
+ * value is not one the filter takes. */
+static int filter_value(req_t *r, const res_filter_t *flt, const char **out)
+{
+    char *v = h2o_mem_alloc_pool(&r->h2o->pool, RES_Q_MAX + 1);
+    long n = req_query_param(r, flt->name, v, RES_Q_MAX + 1);
+    *out = NULL;
+    if (n == -1)
+        return 0;
+    const char *msg = NULL, *type = NULL;
+    if (flt->type == V_ENUM) {
+        const char *const *e = flt->values;
+        while (*e != NULL && strcmp(*e, v) != 0)
+            e++;
+        if (*e == NULL)
+            msg = "Input should be one of the documented values", type = "enum";
+    } else if (flt->type == V_UUID) {
+        if (n < 0 || !validate_uuid(v, (size_t)n, v))
+            msg = "Input should be a valid UUID", type = "uuid_parsing";
+    } else if (flt->type == V_BOOL) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            msg = "Input should be a valid boolean", type = "bool_parsing";
+    } else if (n < 1 || (size_t)n > flt->max_len) {
+        msg = n < 1 ? "String should have at least 1 character" : "String is too long";
+        type = n < 1 ? "string_too_short" : "string_too_long";
+    }
+    if (msg != NULL) {
+        req_respond_validation(r, (const char *[]){"query", flt->name, NULL}, msg, type);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 void res_list(req_t *r)
 {
     const res_rt_t *rt = rt_of(r);
-    page_t *page = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*page));
+    list_state_t *st = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*st));
+    memset(st->values, 0, sizeof(st->values));
+    page_t *page = &st->page;
     if (page_from_query(r, rt->res->name, page) != 0)
         return;
-    r->state = page;
-    const char *values[8] = {NULL};
+    r->state = st;
+    const char **values = st->values;
     scope_values(r, rt, values);
     if (rt->p_archived) {
         char v[8];
@@ -123,10 +197,22 @@ void res_list(req_t *r)
         }
         values[rt->p_q - 1] = n > 0 ? q : NULL;
     }
+    for (size_t i = 0; i < rt->res->nfilters; i++)
+        if (filter_value(r, &rt->res->filters[i], &values[rt->p_filter - 1 + (int)i]) != 0)
+            return;
     values[rt->p_ts - 1] = page_after_ts(page);
     values[rt->p_id - 1] = page_after_id(page);
     values[rt->p_limit - 1] = page->fetch;
-    req_query(r, &rt->list, values, rt->p_limit, on_list);
+    if (rt->p_parent == 0) {
+        run_list(r);
+        return;
+    }
+    if ((values[rt->p_parent - 1] = parent_id(r)) == NULL)
+        return;
+    const char *check[3];
+    int n = scope_values(r, rt, check);
+    check[n++] = values[rt->p_parent - 1];
+    req_query(r, &rt->parent_check, check, n, on_parent_check);
 }
 
 static void on_get(req_t *r, const db_result_t *res)
@@ -192,12 +278,16 @@ static void on_create(req_t *r, const db_result_t *res)
         respond_write_error(r, res);
         return;
     }
+    const res_rt_t *rt = rt_of(r);
     if (!PQgetisnull(res->pg, 0, 1)) {
-        respond_bad_ref(r, res);
+        if (rt->res->parent != NULL && strcmp(PQgetvalue(res->pg, 0, 1), rt->res->parent) == 0)
+            not_found(r); /* the parent in the path, not a field of the body */
+        else
+            respond_bad_ref(r, res);
         return;
     }
     char location[512];
-    snprintf(location, sizeof(location), "%s/%s", rt_of(r)->res->path, PQgetvalue(res->pg, 0, 2));
+    snprintf(location, sizeof(location), "%.*s%s", (int)rt->item_prefix_len, rt->item_path, PQgetvalue(res->pg, 0, 2));
     req_add_header(r, "location", h2o_strdup(&r->h2o->pool, location, SIZE_MAX).base);
     req_respond_cell(r, 201, res->pg, 0);
 }
@@ -209,11 +299,14 @@ void res_create(req_t *r)
         req_respond_error(r, 403, "forbidden", "This requires the admin role");
         return;
     }
+    const char *parent = NULL;
+    if (rt->res->parent != NULL && (parent = parent_id(r)) == NULL)
+        return;
     if (validate_body(r, &rt->create_schema, V_FULL) != 0)
         return;
     const char *values[3];
     int n = scope_values(r, rt, values);
-    if ((values[n++] = body_text(r)) == NULL)
+    if ((values[n++] = body_text(r, parent)) == NULL)
         return;
     req_query(r, &rt->create, values, n, on_create);
 }
@@ -244,7 +337,7 @@ void res_update(req_t *r)
         return;
     const char *values[4];
     int n = scope_values(r, rt, values);
-    if ((values[n++] = body_text(r)) == NULL)
+    if ((values[n++] = body_text(r, NULL)) == NULL)
         return;
     values[n++] = idv;
     req_query(r, &rt->update, values, n, on_update);

@@ -364,6 +364,13 @@ static int check_field(const vfield_t *f, const json_t *v, verror_t *err)
                 return fail(err, f->name, NULL, "string_pattern_mismatch",
                             "String should match pattern '^[A-Z]+$' (upper-case letters)");
         return 0;
+    case V_SLUG:
+        if (check_string(v, f->min_len, f->max_len, f->name, NULL, err) != 0)
+            return -1;
+        if (!validate_slug(v->str, v->len))
+            return fail(err, f->name, NULL, "string_pattern_mismatch",
+                        "String should match pattern '^[a-z0-9]+(-[a-z0-9]+)*$'");
+        return 0;
     case V_UUID:
         if (check_string(v, 0, 0, f->name, NULL, err) != 0)
             return -1;
@@ -414,4 +421,21 @@ int validate_body(req_t *r, const vschema_t *schema, vmode_t mode)
         return 0;
     validate_respond(r, &err);
     return -1;
+}
+
+int validate_slug(const char *s, size_t n)
+{
+    int prev_dash = 1; /* no leading dash */
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '-') {
+            if (prev_dash)
+                return 0;
+            prev_dash = 1;
+        } else if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')) {
+            prev_dash = 0;
+        } else {
+            return 0;
+        }
+    }
+    return n > 0 && !prev_dash;
 }

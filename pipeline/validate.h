@@ -23,6 +23,7 @@ typedef enum vtype {
     V_DATE,     /* YYYY-MM-DD, a real calendar date */
     V_UUID,     /* a UUID string (an id referring to another row) */
     V_CODE,     /* min_len..max_len upper-case ASCII letters (currency and country codes) */
+    V_SLUG,     /* min_len..max_len characters of ^[a-z0-9]+(-[a-z0-9]+)*$ (public handles) */
 } vtype_t;
 
 enum {
@@ -76,6 +77,9 @@ void validate_respond(req_t *r, const verror_t *err);
 /* 1 when name (n bytes) is a safe IANA zone name with a compiled zone file under zoneinfo_dir
  * (NULL: /usr/share/zoneinfo). */
 int validate_timezone(const char *name, size_t n, const char *zoneinfo_dir);
+
+/* 1 when s (n bytes) matches ^[a-z0-9]+(-[a-z0-9]+)*$. */
+int validate_slug(const char *s, size_t n);
 
 /* 1 when s is a 36-character UUID in any case; out (37 bytes, may be NULL) gets it lower-cased. */
 int validate_uuid(const char *s, size_t n, char *out);

@@ -65,11 +65,16 @@ void ts_rest_error_at(const char *file, int line, const char *method, const char
 
 void ts_who_make(ts_who_t *w, const char *sub, const char *org, const char *role)
 {
+    ts_who_make_email(w, sub, org, role, "rep@example.com");
+}
+
+void ts_who_make_email(ts_who_t *w, const char *sub, const char *org, const char *role, const char *email)
+{
     memset(w, 0, sizeof(*w));
     snprintf(w->sub, sizeof(w->sub), "%s", sub != NULL ? sub : ts_jwt_unique("user"));
     snprintf(w->org, sizeof(w->org), "%s", org);
     w->role = role;
-    ts_claims_t c = {.sub = w->sub, .org_id = w->org, .role = role, .email = "rep@example.com", .name = w->sub,
+    ts_claims_t c = {.sub = w->sub, .org_id = w->org, .role = role, .email = email, .name = w->sub,
                      .exp = (int64_t)time(NULL) + 3600};
     w->token = ts_jwt_hs256(rest_secret, &c);
     yajl_val t = TS_REST_JSON("GET", "/api/v1/auth/me", w, NULL, 200);

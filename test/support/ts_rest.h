@@ -25,6 +25,8 @@ void ts_rest_init(ts_server_t *srv, const char *secret);
 /* Mints a token for (sub, org, role) and provisions the caller with GET /api/v1/auth/me; sub
  * NULL: a unique one. Stops the test when /auth/me does not answer 200. */
 void ts_who_make(ts_who_t *w, const char *sub, const char *org, const char *role);
+/* The same with the token's email claim (ts_who_make: rep@example.com). */
+void ts_who_make_email(ts_who_t *w, const char *sub, const char *org, const char *role, const char *email);
 void ts_who_free(ts_who_t *w);
 
 /* One request as w (NULL: no Authorization), with Content-Type: application/json when there is a

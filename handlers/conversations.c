@@ -1,0 +1,106 @@
+/* The owner's view of their workspace's conversations with visitors: list (by channel, tag,
+ * status), read, tag and close them, and read their messages. Visitors reach a conversation
+ * through the public chat module with its token instead. */
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "pipeline/cursor.h"
+#include "pipeline/principal.h"
+#include "pipeline/req.h"
+#include "pipeline/resource.h"
+#include "pipeline/since.h"
+#include "pipeline/validate.h"
+
+static const char *const channels[] = {"web", "instagram", "whatsapp", "sms", "messenger", "chatgpt", "phone", NULL};
+static const char *const statuses[] = {"open", "closed", NULL};
+
+static const res_field_t conversation_fields[] = {
+    {{"workspace_id", V_UUID, 0}, "uuid", 0},
+    {{"channel", V_ENUM, 0, 0, 0, 0, 0, 0, channels}, "text", 0},
+    {{"visitor_name", V_STRING, V_NULLABLE, 1, 100}, "text", 0},
+    {{"tags", V_STRINGS, 0, 0, 50, 0, 0, 50}, "text[]", RES_UPDATE},
+    {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, statuses}, "text", RES_UPDATE},
+    {{"time_saved_seconds", V_INT, 0, 0, 0, 0, 1000000000}, "int", RES_UPDATE},
+};
+
+static const res_filter_t conversation_filters[] = {
+    {"channel", V_ENUM, 0, channels},
+    {"tag", V_STRING, 50, NULL, RES_FILTER_ELEMENT, "tags"},
+    {"status", V_ENUM, 0, statuses},
+};
+
+static const resource_t conversations = {
+    "conversations", "/api/v1/conversations", "conversations", RES_SCOPE_WORKSPACE, APP_AUTH_REQUIRED,
+    RES_NO_CREATE | RES_NO_DELETE, NULL, RES_FIELDS(conversation_fields), NULL, RES_FILTERS(conversation_filters)};
+
+/* $1 organization, $2 user, $3 the conversation, $4 a timestamp or $5 a message id the page
+ * starts strictly after, $6 the page size + 1. One row: whether the conversation is in the
+ * caller's workspace, whether $5 (when given) is one of its messages, and
+ * {"items": [...], "has_more": bool}, oldest first. */
+static const db_stmt_t stmt_messages = {
+    "conversations_messages",
+    "WITH c AS (SELECT c.id FROM conversations c JOIN workspaces w ON w.id = c.workspace_id"
+    "   WHERE w.user_id = $2::uuid AND w.organization_id = $1::uuid AND c.id = $3::uuid),"
+    " a AS (SELECT m.created_at, m.id FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
+    "   WHERE m.id = $5::uuid),"
+    " page AS (SELECT m.*, row_number() OVER (ORDER BY m.created_at, m.id) AS rn"
+    "   FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
+    "   WHERE " SINCE_SQL_AFTER("m.created_at", "$4")
+    "     AND ($5::uuid IS NULL OR (m.created_at, m.id) > (SELECT created_at, id FROM a))"
+    "   ORDER BY m.created_at, m.id LIMIT $6::int)"
+    " SELECT EXISTS (SELECT 1 FROM c), ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM a)),"
+    "  (SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+    "     'id', p.id, 'role', p.role, 'content', p.content, 'reply_to', p.reply_to,"
+    "     'created_at', " SQL_RFC3339("p.created_at") ") ORDER BY p.created_at, p.id)"
+    "     FILTER (WHERE p.rn < $6::int), '[]'::json),"
+    "   'has_more', count(*) >= $6::int)::text FROM page p)",
+    6, DB_STMT_READONLY};
+
+#define SINCE_TURN "a message of this conversation"
+
+static void on_messages(req_t *r, const db_result_t *res)
+{
+    if (res->status != DB_OK) {
+        if (res->status == DB_ERR_QUERY && res->sqlstate != NULL && strncmp(res->sqlstate, "22", 2) == 0)
+            since_respond_bad(r, SINCE_TURN); /* a well-shaped but impossible timestamp */
+        else
+            req_respond_db_error(r, res);
+    } else if (PQntuples(res->pg) != 1 || strcmp(PQgetvalue(res->pg, 0, 0), "t") != 0) {
+        req_respond_error(r, 404, "not_found", "Not found");
+    } else if (strcmp(PQgetvalue(res->pg, 0, 1), "t") != 0) {
+        since_respond_bad(r, SINCE_TURN);
+    } else {
+        req_respond_cell(r, 200, res->pg, 2);
+    }
+}
+
+/* GET /api/v1/conversations/{id}/messages?since=&limit= */
+static void list_messages(req_t *r)
+{
+    h2o_iovec_t id = req_param(r, "id");
+    char *conversation = h2o_mem_alloc_pool(&r->h2o->pool, 37);
+    if (!validate_uuid(id.base, id.len, conversation)) {
+        req_respond_error(r, 404, "not_found", "Not found");
+        return;
+    }
+    since_t *since = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*since));
+    if (since_from_query(r, SINCE_TURN, since) != 0)
+        return;
+    const char *values[] = {r->principal->org_id, r->principal->user_id, conversation, since->ts, since->id,
+                            since->fetch};
+    req_query(r, &stmt_messages, values, 6, on_messages);
+}
+
+static const app_route_t conversation_routes[] = {
+    {"GET", "/api/v1/conversations/{id}/messages", list_messages, 0, APP_AUTH_REQUIRED},
+};
+
+static const resource_t *const conversation_resources[] = {&conversations};
+
+void conversations_register(app_t *app)
+{
+    app_add_stmt(app, &stmt_messages);
+    resource_module(app, "conversations", conversation_resources,
+                    sizeof(conversation_resources) / sizeof(conversation_resources[0]), conversation_routes,
+                    sizeof(conversation_routes) / sizeof(conversation_routes[0]));
+}
