@@ -14,9 +14,10 @@
 
 static const char *const session_create_kinds[] = {"chat", NULL};
 static const char *const session_statuses[] = {"active", "completed", NULL};
+static const char *const session_kinds[] = {"chat", "practice", "voice", NULL};
 
-/* kind is the only writable field; the rest are output (set by the practice flow). ended_at is
- * not shown: the resource layer writes only the columns of its field types. */
+/* kind is the only writable field; the rest are output (set by the practice flow and when a
+ * session ends). */
 static const res_field_t session_fields[] = {
     {{"kind", V_ENUM, 0, 0, 0, 0, 0, 0, session_create_kinds}, "text", RES_CREATE, "'chat'"},
     {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, session_statuses}, "text", 0},
@@ -25,11 +26,14 @@ static const res_field_t session_fields[] = {
     {{"strategy_id", V_UUID, V_NULLABLE}, "uuid", 0},
     {{"assignment_id", V_UUID, V_NULLABLE}, "uuid", 0},
     {{"score", V_INT, V_NULLABLE, 0, 0, 0, 100}, "int", 0},
+    {{"ended_at", V_STRING, V_NULLABLE}, "timestamptz", 0},
 };
+
+static const res_filter_t session_filters[] = {{"kind", V_ENUM, 0, session_kinds}};
 
 static const resource_t sessions = {
     "sessions", "/api/v1/sessions", "sessions", RES_SCOPE_OWNER, APP_AUTH_REQUIRED, RES_NO_UPDATE | RES_NO_DELETE,
-    NULL, RES_FIELDS(session_fields)};
+    NULL, RES_FIELDS(session_fields), NULL, RES_FILTERS(session_filters)};
 
 /* $1 organization, $2 user (the caller), $3 the session; $4 a timestamp and $5 an interaction id
  * (at most one given) the turns must come strictly after; $6 the page size + 1. One row: whether

@@ -25,7 +25,8 @@ enum { /* res_field_t.flags */
 
 typedef struct res_field {
     vfield_t check;          /* the JSON name (= column name), type and limits: the 422 rules */
-    const char *sql_type;    /* the column's type: text, int, bigint, boolean, jsonb, uuid, date */
+    const char *sql_type;    /* the column's type: text, int, bigint, boolean, jsonb, uuid, date, text[]
+                              * (V_STRINGS), timestamptz (output only, written as RFC 3339) */
     unsigned flags;          /* RES_CREATE, RES_UPDATE; output always */
     const char *create_default; /* SQL used when a create omits the field (NULL: SQL NULL) */
     const char *ref_table;   /* a uuid naming a row of this table in the same organization: a

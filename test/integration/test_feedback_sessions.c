@@ -101,6 +101,21 @@ static void test_sessions(PGconn *db, ts_who_t *a1, ts_who_t *a2, ts_who_t *b)
     t = TS_REST_JSON("GET", "/api/v1/sessions", a2, NULL, 200);
     CHECK_INT(ts_json_len(ts_json_get(t, "items")), 0);
     ts_json_free(t);
+    /* ?kind= filters; a session that has ended says when */
+    CHECK_INT(ts_db_count(db,
+                          "WITH u AS (UPDATE sessions SET status = 'completed', ended_at = '2026-11-22T10:00:00.5Z'"
+                          " WHERE id = $1 RETURNING 1) SELECT count(*) FROM u",
+                          TS_DB_PARAMS(first)),
+              1);
+    t = TS_REST_JSON("GET", "/api/v1/sessions?kind=chat", a1, NULL, 200);
+    CHECK_INT(ts_json_len(ts_json_get(t, "items")), 2);
+    CHECK(YAJL_IS_NULL(ts_json_get(t, "items", "0", "ended_at")));
+    CHECK_STR(ts_json_get_str(t, "items", "1", "ended_at"), "2026-11-22T10:00:00Z");
+    ts_json_free(t);
+    t = TS_REST_JSON("GET", "/api/v1/sessions?kind=practice", a1, NULL, 200);
+    CHECK_INT(ts_json_len(ts_json_get(t, "items")), 0);
+    ts_json_free(t);
+    TS_REST_422("GET", "/api/v1/sessions?kind=meeting", a1, NULL, "enum", "query", "kind");
 
     snprintf(path, sizeof(path), "/api/v1/sessions/%s", first);
     t = TS_REST_JSON("GET", path, a1, NULL, 200);
