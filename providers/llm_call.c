@@ -37,8 +37,8 @@ struct llm_call {
     llm_result_t res;
     char *stub_text; /* the stub's whole reply; stub_off: how much went into pend */
     size_t stub_len, stub_off;
-    unsigned paused : 1, cancelled : 1, finished : 1, ended : 1, in_delta : 1, resumed_in_delta : 1,
-        transfer_done : 1, releasing : 1;
+    unsigned paused : 1, cancelled : 1, finished : 1, ended : 1, in_delta : 1, resumed_in_delta : 1, transfer_done : 1,
+        releasing : 1;
 };
 
 /* ---- lifetime ---- */

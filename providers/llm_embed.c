@@ -16,7 +16,7 @@ typedef struct embed_call {
     void (*done)(void *arg, const llm_embed_result_t *res);
     void *arg;
     uv_timer_t timer; /* the stub's answer, on a later loop turn */
-    char **texts;     /* the stub's copies */
+    char **texts; /* the stub's copies */
 } embed_call_t;
 
 static void embed_free(embed_call_t *e)
@@ -41,13 +41,15 @@ static void on_http_done(void *arg, const httpc_result_t *r)
     } else if (r->error == HTTPC_ERR_TIMEOUT) {
         res = (llm_embed_result_t){LLM_ERR_TIMEOUT, r->error_text};
     } else if (r->error != 0) {
-        res = (llm_embed_result_t){r->error == HTTPC_ERR_TOO_LARGE ? LLM_ERR_TOO_LARGE : LLM_ERR_PROTOCOL, r->error_text};
+        res =
+            (llm_embed_result_t){r->error == HTTPC_ERR_TOO_LARGE ? LLM_ERR_TOO_LARGE : LLM_ERR_PROTOCOL, r->error_text};
     } else if (r->status < 200 || r->status > 299) {
         log_warn("embeddings provider answered an error", LOG_S("provider", e->p->name), LOG_I("status", r->status));
         res = (llm_embed_result_t){LLM_ERR_HTTP, "the provider answered an error status"};
     } else if ((body = json_parse(&pool, r->body, r->body_len, err, sizeof(err))) == NULL ||
                body->type != JSON_OBJECT ||
-               (e->p->kind == LLM_KIND_GEMINI ? &llm_gemini_ops : &llm_openai_ops)->embed_parse(body, e->n, &pool, &vectors, &res.dim) != 0) {
+               (e->p->kind == LLM_KIND_GEMINI ? &llm_gemini_ops : &llm_openai_ops)
+                       ->embed_parse(body, e->n, &pool, &vectors, &res.dim) != 0) {
         res = (llm_embed_result_t){LLM_ERR_PROTOCOL, "the embeddings answer is not what the API sends"};
     } else {
         res.n = e->n;

@@ -111,8 +111,8 @@ static int provider_new(const spec_t *s, int embeddings, llm_provider_t **out)
         log_error("invalid model name", LOG_S("provider", s->name), LOG_S("model", model));
         return BAD;
     }
-    if (s->kind != LLM_KIND_STUB && (!token_ok(base, 1024, "?#") ||
-                                     (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0))) {
+    if (s->kind != LLM_KIND_STUB &&
+        (!token_ok(base, 1024, "?#") || (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0))) {
         log_error("a provider base URL must be an http(s) URL without query", LOG_S("provider", s->name),
                   LOG_S("variable", s->base_env));
         return BAD;
@@ -237,7 +237,7 @@ const llm_provider_t *llm_embedder_from_env(void)
     if (name == NULL)
         name = spec_key(spec_find("openai", 6)) != NULL || env("OPENAI_BASE_URL") != NULL ? "openai"
                : spec_key(spec_find("gemini", 6)) != NULL                                 ? "gemini"
-                                                                                           : "stub";
+                                                                                          : "stub";
     const spec_t *s = strlen(name) <= NAME_MAX_LEN ? spec_find(name, strlen(name)) : NULL;
     if (s == NULL || s->embed_model_default == NULL) {
         log_error("unknown embeddings provider (openai, gemini, stub)", LOG_S("provider", name));

@@ -18,7 +18,7 @@ struct llm_provider {
     char *name;
     char *model;
     char *base_url; /* no trailing slash */
-    char *key;      /* NULL: send no credentials (a local OpenAI-compatible server) */
+    char *key; /* NULL: send no credentials (a local OpenAI-compatible server) */
     char temperature[16]; /* validated 0..2, kept as text so the body says what was configured */
 };
 
@@ -54,7 +54,7 @@ int llm_call_tool(llm_call_t *c, size_t index, const char *id, size_t id_len, co
 size_t llm_call_ntools(const llm_call_t *c);
 void llm_call_usage(llm_call_t *c, unsigned in, unsigned out);
 void llm_call_finish_reason(llm_call_t *c, const char *reason); /* a static string */
-void llm_call_end(llm_call_t *c);                                /* the stream said it is complete */
+void llm_call_end(llm_call_t *c); /* the stream said it is complete */
 int llm_call_ended(const llm_call_t *c);
 json_t *llm_call_json(llm_call_t *c, const char *s, size_t n); /* parsed in the event's pool, or NULL */
 int llm_call_error(llm_call_t *c, int error, const char *text); /* records text, returns error */
@@ -91,7 +91,7 @@ void llm_stub_embed(const char *text, float *v, size_t dim);
 /* ---- small shared helpers ---- */
 
 const char *llm_finish_reason_static(const char *s, size_t n); /* the provider's word → ours */
-int llm_json_uint(const json_t *v, unsigned *out);                /* 0 when v is a number >= 0 */
+int llm_json_uint(const json_t *v, unsigned *out); /* 0 when v is a number >= 0 */
 int llm_json_str_is(const json_t *v, const char *s);
 /* Writes a tool's JSON Schema (already validated) dropping the keys in `drop` (NULL-terminated). */
 void llm_json_out_filtered(json_out_t *o, const json_t *v, const char *const *drop);

@@ -120,7 +120,8 @@ static int tool_fragments(llm_call_t *c, const json_t *calls)
     for (size_t i = 0; i < calls->len; i++) {
         const json_t *t = calls->items[i], *f = json_get(t, "function");
         unsigned index = (unsigned)i;
-        if (t->type != JSON_OBJECT || (json_get(t, "index") != NULL && llm_json_uint(json_get(t, "index"), &index) != 0))
+        if (t->type != JSON_OBJECT ||
+            (json_get(t, "index") != NULL && llm_json_uint(json_get(t, "index"), &index) != 0))
             return llm_call_error(c, LLM_ERR_PROTOCOL, "malformed tool call fragment");
         size_t id_len, name_len, args_len;
         const char *id = str_or(json_get(t, "id"), &id_len);
@@ -206,8 +207,9 @@ static int embed_parse(const json_t *body, size_t n, h2o_mem_pool_t *pool, float
     for (size_t i = 0; i < n; i++) {
         unsigned index = (unsigned)i;
         const json_t *item = data->items[i];
-        if (item->type != JSON_OBJECT || (json_get(item, "index") != NULL && llm_json_uint(json_get(item, "index"), &index) != 0) ||
-            index >= n || v[index] != NULL || llm_json_floats(json_get(item, "embedding"), pool, &v[index], dim) != 0)
+        if (item->type != JSON_OBJECT ||
+            (json_get(item, "index") != NULL && llm_json_uint(json_get(item, "index"), &index) != 0) || index >= n ||
+            v[index] != NULL || llm_json_floats(json_get(item, "embedding"), pool, &v[index], dim) != 0)
             return -1;
     }
     *vectors = v;

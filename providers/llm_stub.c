@@ -10,7 +10,7 @@
 #include "providers/llm_internal.h"
 
 #define STUB_ECHO_MAX 200 /* bytes of the user's message repeated back */
-#define STUB_PIECE 12     /* about this many bytes per delta */
+#define STUB_PIECE 12 /* about this many bytes per delta */
 
 static unsigned words(const char *s)
 {
@@ -83,7 +83,8 @@ void llm_stub_embed(const char *text, float *v, size_t dim)
     size_t wl = 0;
     memset(v, 0, sizeof(float) * dim);
     for (const unsigned char *p = (const unsigned char *)text;; p++) {
-        int alnum = *p != '\0' && (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'));
+        int alnum =
+            *p != '\0' && (*p >= 0x80 || (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'));
         if (alnum && wl < sizeof(word)) {
             word[wl++] = *p < 0x80 ? (unsigned char)(*p | ((*p >= 'A' && *p <= 'Z') ? 0x20 : 0)) : *p;
         } else if (!alnum && wl > 0) {

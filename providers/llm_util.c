@@ -32,10 +32,16 @@ void llm_buf_free(llm_buf_t *b)
 const char *llm_finish_reason_static(const char *s, size_t n)
 {
     static const char *const known[][2] = {
-        {"stop", "stop"},         {"length", "length"},         {"tool_calls", "tool_calls"},
-        {"function_call", "tool_calls"}, {"content_filter", "content_filter"}, /* OpenAI */
-        {"STOP", "stop"},         {"MAX_TOKENS", "length"},     {"SAFETY", "content_filter"},
-        {"RECITATION", "content_filter"}, {"BLOCKLIST", "content_filter"}, /* Gemini */
+        {"stop", "stop"},
+        {"length", "length"},
+        {"tool_calls", "tool_calls"},
+        {"function_call", "tool_calls"},
+        {"content_filter", "content_filter"}, /* OpenAI */
+        {"STOP", "stop"},
+        {"MAX_TOKENS", "length"},
+        {"SAFETY", "content_filter"},
+        {"RECITATION", "content_filter"},
+        {"BLOCKLIST", "content_filter"}, /* Gemini */
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (strlen(known[i][0]) == n && memcmp(known[i][0], s, n) == 0)
