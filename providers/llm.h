@@ -117,8 +117,15 @@ typedef struct llm_embed_result {
     const float *const *vectors; /* n vectors of dim floats, valid during the callback */
 } llm_embed_result_t;
 
-/* EMBEDDINGS_PROVIDER (openai, gemini, stub; default stub without a key), EMBEDDING_MODEL. */
+#define LLM_MAX_EMBED_INPUTS 128       /* texts per llm_embed call */
+#define LLM_MAX_EMBED_TEXT (32u * 1024) /* bytes per text */
+
+/* EMBEDDINGS_PROVIDER (openai, gemini, stub; unset: openai with OPENAI_API_KEY, else gemini with
+ * GOOGLE_API_KEY, else stub), EMBEDDING_MODEL. NULL (after logging why) on a bad setting. */
 const llm_provider_t *llm_embedder_from_env(void);
+void llm_embedder_free(const llm_provider_t *p);
+/* 0 when started: done then runs exactly once, from the loop. -1 when refused (over the bounds,
+ * invalid): done will not run. */
 int llm_embed(const llm_provider_t *p, uv_loop_t *loop, httpc_t *http, const char *const *texts, size_t n,
               void (*done)(void *arg, const llm_embed_result_t *res), void *arg);
 

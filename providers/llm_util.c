@@ -1,0 +1,117 @@
+/* Small helpers shared by the providers: buffers, a few JSON readings, finish reasons. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/llm_internal.h"
+
+int llm_buf_add(llm_buf_t *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) { /* always room for a terminator: callers read text from it */
+        size_t cap = b->cap != 0 ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (d == NULL)
+            return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+void llm_buf_free(llm_buf_t *b)
+{
+    free(b->data);
+    *b = (llm_buf_t){0};
+}
+
+const char *llm_finish_reason_static(const char *s, size_t n)
+{
+    static const char *const known[][2] = {
+        {"stop", "stop"},
+        {"length", "length"},
+        {"tool_calls", "tool_calls"},
+        {"function_call", "tool_calls"},
+        {"content_filter", "content_filter"}, /* OpenAI */
+        {"STOP", "stop"},
+        {"MAX_TOKENS", "length"},
+        {"SAFETY", "content_filter"},
+        {"RECITATION", "content_filter"},
+        {"BLOCKLIST", "content_filter"}, /* Gemini */
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strlen(known[i][0]) == n && memcmp(known[i][0], s, n) == 0)
+            return known[i][1];
+    return "other";
+}
+
+int llm_json_uint(const json_t *v, unsigned *out)
+{
+    if (v == NULL || v->type != JSON_NUMBER || v->str[0] == '-')
+        return -1;
+    char *end;
+    unsigned long x = strtoul(v->str, &end, 10);
+    if (end == v->str || x > 0xffffffffUL)
+        return -1;
+    *out = (unsigned)x;
+    return 0;
+}
+
+int llm_json_str_is(const json_t *v, const char *s)
+{
+    return v != NULL && v->type == JSON_STRING && v->len == strlen(s) && memcmp(v->str, s, v->len) == 0;
+}
+
+static int dropped(const json_member_t *m, const char *const *drop)
+{
+    for (; drop != NULL && *drop != NULL; drop++)
+        if (strlen(*drop) == m->key_len && memcmp(*drop, m->key, m->key_len) == 0)
+            return 1;
+    return 0;
+}
+
+void llm_json_out_filtered(json_out_t *o, const json_t *v, const char *const *drop)
+{
+    switch (v->type) {
+    case JSON_OBJECT:
+        json_out_obj_begin(o);
+        for (size_t i = 0; i < v->len; i++) {
+            if (dropped(&v->members[i], drop))
+                continue;
+            json_out_keyn(o, v->members[i].key, v->members[i].key_len);
+            llm_json_out_filtered(o, v->members[i].value, drop);
+        }
+        json_out_obj_end(o);
+        break;
+    case JSON_ARRAY:
+        json_out_arr_begin(o);
+        for (size_t i = 0; i < v->len; i++)
+            llm_json_out_filtered(o, v->items[i], drop);
+        json_out_arr_end(o);
+        break;
+    default:
+        json_out_value(o, v);
+    }
+}
+
+#define LLM_MAX_EMBED_DIM 8192
+
+int llm_json_floats(const json_t *arr, h2o_mem_pool_t *pool, float **out, size_t *dim)
+{
+    if (arr == NULL || arr->type != JSON_ARRAY || arr->len == 0 || arr->len > LLM_MAX_EMBED_DIM ||
+        (*dim != 0 && arr->len != *dim))
+        return -1;
+    float *v = h2o_mem_alloc_pool(pool, sizeof(float) * arr->len);
+    for (size_t i = 0; i < arr->len; i++) {
+        if (arr->items[i]->type != JSON_NUMBER)
+            return -1;
+        v[i] = strtof(arr->items[i]->str, NULL);
+    }
+    *out = v;
+    *dim = arr->len;
+    return 0;
+}
