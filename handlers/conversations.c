@@ -3,8 +3,8 @@
  * through the public chat module with its token instead. */
 #include <string.h>
 
+#include "handlers/conversation.h"
 #include "handlers/handlers.h"
-#include "pipeline/cursor.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
 #include "pipeline/resource.h"
@@ -41,19 +41,7 @@ static const db_stmt_t stmt_messages = {
     "conversations_messages",
     "WITH c AS (SELECT c.id FROM conversations c JOIN workspaces w ON w.id = c.workspace_id"
     "   WHERE w.user_id = $2::uuid AND w.organization_id = $1::uuid AND c.id = $3::uuid),"
-    " a AS (SELECT m.created_at, m.id FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
-    "   WHERE m.id = $5::uuid),"
-    " page AS (SELECT m.*, row_number() OVER (ORDER BY m.created_at, m.id) AS rn"
-    "   FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
-    "   WHERE " SINCE_SQL_AFTER("m.created_at", "$4")
-    "     AND ($5::uuid IS NULL OR (m.created_at, m.id) > (SELECT created_at, id FROM a))"
-    "   ORDER BY m.created_at, m.id LIMIT $6::int)"
-    " SELECT EXISTS (SELECT 1 FROM c), ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM a)),"
-    "  (SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-    "     'id', p.id, 'role', p.role, 'content', p.content, 'reply_to', p.reply_to,"
-    "     'created_at', " SQL_RFC3339("p.created_at") ") ORDER BY p.created_at, p.id)"
-    "     FILTER (WHERE p.rn < $6::int), '[]'::json),"
-    "   'has_more', count(*) >= $6::int)::text FROM page p)",
+    CONVERSATION_MESSAGES_PAGE_SQL,
     6, DB_STMT_READONLY};
 
 #define SINCE_TURN "a message of this conversation"
@@ -74,8 +62,7 @@ static void on_messages(req_t *r, const db_result_t *res)
     }
 }
 
-/* GET /api/v1/conversations/{id}/messages?since=&limit= */
-static void list_messages(req_t *r)
+void conversations_list_messages(req_t *r, const db_stmt_t *stmt, const char *p1, const char *p2)
 {
     h2o_iovec_t id = req_param(r, "id");
     char *conversation = h2o_mem_alloc_pool(&r->h2o->pool, 37);
@@ -86,9 +73,14 @@ static void list_messages(req_t *r)
     since_t *since = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*since));
     if (since_from_query(r, SINCE_TURN, since) != 0)
         return;
-    const char *values[] = {r->principal->org_id, r->principal->user_id, conversation, since->ts, since->id,
-                            since->fetch};
-    req_query(r, &stmt_messages, values, 6, on_messages);
+    const char *values[] = {p1, p2, conversation, since->ts, since->id, since->fetch};
+    req_query(r, stmt, values, 6, on_messages);
+}
+
+/* GET /api/v1/conversations/{id}/messages?since=&limit= */
+static void list_messages(req_t *r)
+{
+    conversations_list_messages(r, &stmt_messages, r->principal->org_id, r->principal->user_id);
 }
 
 static const app_route_t conversation_routes[] = {

@@ -17,5 +17,6 @@ void handlers_register(app_t *app)
     sessions_register(app);
     workspaces_register(app);
     conversations_register(app);
+    public_chat_register(app);
     docs_register(app);
 }

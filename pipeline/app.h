@@ -59,6 +59,8 @@ typedef struct ratelimit ratelimit_t;
 typedef struct server_thread server_thread_t;
 typedef struct principal_config principal_config_t;
 typedef struct resource_registry resource_registry_t;
+struct llm_chain;
+struct run_settings;
 
 typedef struct app {
     app_env_t env;
@@ -72,6 +74,8 @@ typedef struct app {
     ratelimit_t *ratelimit;
     principal_config_t *principals; /* how bearer tokens are verified */
     resource_registry_t *resources;  /* what the resource layer generated */
+    const struct llm_chain *llm;      /* the chat providers, in the order runs try them */
+    const struct run_settings *run_settings;
     char *openapi;                    /* the OpenAPI document, built once the modules are registered */
     size_t openapi_len;
     char instance_id[13]; /* random per process: prefixes generated request ids */

@@ -11,12 +11,15 @@
 #include "handlers/handlers.h"
 #include "pipeline/app.h"
 #include "pipeline/config.h"
+#include "pipeline/guard.h"
 #include "pipeline/idempotency.h"
 #include "pipeline/log.h"
 #include "pipeline/principal.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/resource.h"
+#include "pipeline/run.h"
 #include "pipeline/server.h"
+#include "pipeline/sse.h"
 
 static int usage(void)
 {
@@ -100,11 +103,24 @@ static int cmd_serve(app_t *app, int argc, char **argv)
         log_info("verifying bearer tokens", LOG_S("algorithm", pc->auth.alg == AUTH_ALG_HS256 ? "HS256" : "RS256"),
                  LOG_S("keys", pc->auth.alg == AUTH_ALG_HS256 ? "JWT_HS256_SECRET"
                                : pc->jwks_file_keys ? "WORKOS_JWKS_FILE" : pc->jwks_url));
+    llm_chain_t *llm = llm_chain_from_env();
+    run_settings_t run_settings;
+    if (llm == NULL || run_settings_from_env(&run_settings) != 0) {
+        llm_chain_free(llm);
+        config_dispose(&conf);
+        return 1;
+    }
+    app->llm = llm;
+    app->run_settings = &run_settings;
+    guard_configure_from_env();
+    sse_configure_from_env();
     app->ratelimit = ratelimit_new();
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's global init is not thread-safe */
     int status = server_run(app); /* disposes conf */
     curl_global_cleanup();
     ratelimit_free(app->ratelimit);
+    guard_dispose();
+    llm_chain_free(llm);
     return status;
 }
 
@@ -158,6 +174,7 @@ int main(int argc, char **argv)
     if (status == 0) {
         principal_register(&app);
         idempotency_register(&app);
+        run_register(&app);
         handlers_register(&app);
         status = cmd_serve(&app, argc > 1 ? argc - 2 : 0, argv + 2);
     }

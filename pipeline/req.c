@@ -116,6 +116,21 @@ void req_respond_json(req_t *r, int status, h2o_iovec_t body)
     h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
 }
 
+void req_start_stream(req_t *r, int status, const char *content_type, h2o_generator_t *generator)
+{
+    r->responded = 1;
+    if (h2o_timeout_is_linked(&r->deadline))
+        h2o_timeout_unlink(&r->deadline);
+    idempotency_on_gone(r); /* a stream is not stored for replay: the key is given back */
+    h2o_req_t *req = r->h2o;
+    req->res.status = status;
+    req->res.reason = reason_of(status);
+    add_common_headers(r);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    access_log(r, status);
+    h2o_start_response(req, generator);
+}
+
 static void end_error(json_out_t *o, req_t *r, const char *code)
 {
     json_out_key(o, "code");

@@ -87,6 +87,10 @@ void req_respond_cell(req_t *r, int status, const PGresult *pg, int col);
 /* 503/504/500 for a failed query, in the error shape, never leaking the database's message. */
 void req_respond_db_error(req_t *r, const db_result_t *res);
 
+/* Starts a streamed response (SSE): status, the common headers and content_type; the request's
+ * deadline ends and the access log line is written now. The generator then sends with h2o_send. */
+void req_start_stream(req_t *r, int status, const char *content_type, h2o_generator_t *generator);
+
 /* Adds a response header (before responding). */
 void req_add_header(req_t *r, const char *name, const char *value);
 
