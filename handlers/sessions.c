@@ -2,7 +2,6 @@
  * and their turns. POST creates chat sessions only: practice sessions are started by the Sailwind
  * practice endpoint and voice sessions by the voice control plane. Sessions are not edited or
  * deleted through this module; the turns are read with GET .../interactions, oldest first. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,36 +64,6 @@ static void bad_since(req_t *r)
                            "value_error");
 }
 
-static int digits(const char *s, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), 't' and 'z' accepted (RFC 3339 5.6).
- * PostgreSQL then judges the calendar (an impossible date is a 22008 error, answered as 422). */
-static int is_rfc3339(const char *s, size_t n)
-{
-    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
-        (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' ||
-        !digits(s + 17, 2))
-        return 0;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < n && isdigit((unsigned char)s[i]))
-            i++;
-        if (i == start || i - start > 9)
-            return 0;
-    }
-    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
-        return 1;
-    return i + 6 == n && (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
-           digits(s + i + 4, 2);
-}
-
 typedef struct interactions_state {
     int limit;
 } interactions_state_t;
@@ -150,7 +119,7 @@ static void list_interactions(req_t *r)
     if (n > 0) {
         if (validate_uuid(since_buf, (size_t)n, since_id))
             since_uuid = since_id;
-        else if (is_rfc3339(since_buf, (size_t)n))
+        else if (validate_rfc3339(since_buf, (size_t)n))
             since_ts = since_buf;
         else {
             bad_since(r);
