@@ -50,19 +50,6 @@ static void make_playbook(const ts_who_t *admin, const char *tag, playbook_t *pb
     create_id("/api/v1/sailwind/strategies", admin, body, pb->strategy);
 }
 
-/* 1 when ids[0..n) are distinct and exactly want[n-1], ..., want[0] (newest first). */
-static int newest_first(char (*ids)[40], char (*want)[40], size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(ids[i], want[n - 1 - i]) != 0)
-            return 0;
-        for (size_t k = i + 1; k < n; k++)
-            if (strcmp(ids[i], ids[k]) == 0)
-                return 0;
-    }
-    return 1;
-}
-
 static void test_assignments(ts_who_t *admin, ts_who_t *rep, ts_who_t *rep2, ts_who_t *b, const playbook_t *a,
                              const playbook_t *other, char *assignment)
 {
@@ -178,7 +165,7 @@ static void test_assignment_pages(ts_who_t *admin, ts_who_t *rep2, const playboo
               N);
     char seen[N + 4][40];
     CHECK_INT(TS_REST_WALK(MY_RA, rep2, 3, seen, N + 4), N);
-    CHECK(newest_first(seen, made, N));
+    CHECK(ts_ids_in_order(seen, made, N, 1));
     yajl_val t = TS_REST_JSON("GET", MY_RA "?limit=1", rep2, NULL, 200);
     CHECK(YAJL_IS_NULL(ts_json_get(t, "items", "0", "strategy_name")));
     CHECK_STR(ts_json_get_str(t, "items", "0", "product_name"), "Product 6");
@@ -313,7 +300,7 @@ static void test_practice_pages(ts_who_t *rep3, const playbook_t *a)
     CHECK_INT(ts_db_count(db, "SELECT count(*) FROM sessions WHERE user_id = $1::uuid", TS_DB_PARAMS(rep3->user_id)), N);
     char seen[N + 4][40];
     CHECK_INT(TS_REST_WALK(MY_PS, rep3, 3, seen, N + 4), N);
-    CHECK(newest_first(seen, made, N));
+    CHECK(ts_ids_in_order(seen, made, N, 1));
     CHECK_INT(TS_REST_WALK(MY_PS, rep3, 7, seen, N + 4), N); /* an exactly full page ends the walk */
     TS_REST_422("GET", MY_PS "?limit=201", rep3, NULL, NULL, "query", "limit");
     TS_REST_422("GET", MY_PS "?cursor=bogus", rep3, NULL, NULL, "query", "cursor");

@@ -27,19 +27,6 @@ static void copy_id(char *out, yajl_val t)
     snprintf(out, 40, "%s", id);
 }
 
-/* 1 when ids[0..n) are exactly want[0..n) (or, reversed, want[n-1..0]) and distinct. */
-static int same_order(char (*ids)[40], char (*want)[40], size_t n, int reversed)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(ids[i], want[reversed ? n - 1 - i : i]) != 0)
-            return 0;
-        for (size_t k = i + 1; k < n; k++)
-            if (strcmp(ids[i], ids[k]) == 0)
-                return 0;
-    }
-    return 1;
-}
-
 static void test_enqueue(ts_who_t *member, ts_who_t *member2, ts_who_t *admin, ts_who_t *b)
 {
     ts_resp_t r;
@@ -154,7 +141,7 @@ static void test_task_pages(ts_who_t *w)
     CHECK_INT(ts_db_count(db, "SELECT count(*) FROM tasks WHERE organization_id = $1::uuid", TS_DB_PARAMS(w->org_id)), N);
     char seen[N + 4][40];
     CHECK_INT(TS_REST_WALK(TASKS, w, 3, seen, N + 4), N);
-    CHECK(same_order(seen, made, N, 1));
+    CHECK(ts_ids_in_order(seen, made, N, 1));
     TS_REST_422("GET", TASKS "?limit=0", w, NULL, NULL, "query", "limit");
     TS_REST_422("GET", TASKS "?cursor=bogus", w, NULL, NULL, "query", "cursor");
 }
@@ -221,7 +208,7 @@ static void test_goal_tasks(ts_who_t *owner, ts_who_t *colleague, ts_who_t *b)
     char seen[N + 4][40];
     for (int limit = 1; limit <= 3; limit++) {
         CHECK_INT(TS_REST_WALK(path, owner, limit, seen, N + 4), N);
-        CHECK(same_order(seen, want, N, 0));
+        CHECK(ts_ids_in_order(seen, want, N, 0));
     }
 
     /* personal: another user's goal is a 404, in or out of the organization */

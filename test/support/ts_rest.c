@@ -166,6 +166,18 @@ size_t ts_rest_walk_at(const char *file, int line, const char *path, const ts_wh
     }
 }
 
+int ts_ids_in_order(char (*got)[40], char (*want)[40], size_t n, int reversed)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(got[i], want[reversed ? n - 1 - i : i]) != 0)
+            return 0;
+        for (size_t k = i + 1; k < n; k++)
+            if (strcmp(got[i], got[k]) == 0)
+                return 0;
+    }
+    return 1;
+}
+
 static int same_header(const ts_resp_t *a, const ts_resp_t *b, const char *name)
 {
     const char *x = ts_resp_header(a, name), *y = ts_resp_header(b, name);

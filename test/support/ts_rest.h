@@ -63,6 +63,9 @@ size_t ts_rest_walk_at(const char *file, int line, const char *path, const ts_wh
                        size_t max);
 #define TS_REST_WALK(path, w, limit, ids, max) ts_rest_walk_at(__FILE__, __LINE__, (path), (w), (limit), (ids), (max))
 
+/* 1 when got[0..n) are want[0..n) in that order (reversed: want[n-1] first), each once. */
+int ts_ids_in_order(char (*got)[40], char (*want)[40], size_t n, int reversed);
+
 /* POSTs body to path as w twice with one fresh Idempotency-Key: the first must answer `want`, the
  * second the same status, body and Location with Idempotent-Replayed: true (reported at the
  * caller's line). Returns the first body, parsed (NULL when it is not JSON). */
