@@ -1,6 +1,7 @@
 /* The CRM assistant's organization data served as resources: contacts and memory rules (admins
- * write, members read) and integrations (admins only; h2o.conf maps the path with app.auth:
- * admin). Tasks and webhooks join this module as they are built. */
+ * write, members read), integrations (admins only; h2o.conf maps the path with app.auth:
+ * admin) and background tasks (any member enqueues, every member reads). Webhooks join this
+ * module as they are built. */
 #include <stdio.h>
 
 #include "handlers/handlers.h"
@@ -65,7 +66,43 @@ static const resource_t integrations = {
     "integrations", "/api/v1/integrations", "integrations", RES_SCOPE_ORG, APP_AUTH_ADMIN, RES_NO_UPDATE, NULL,
     RES_FIELDS(integration_fields)};
 
-static const resource_t *const crm_resources[] = {&contacts, &memory_rules, &integrations};
+/* The type is only checked for shape (a type no worker knows fails at run time); the task records
+ * who enqueued it. */
+static int derive_task(req_t *r, json_out_t *o)
+{
+    json_t *type = json_get(r->body, "type");
+    if (!memrule_task_type_ok(type->str, type->len)) {
+        req_respond_validation(r, (const char *[]){"body", "type", NULL},
+                               "String should match pattern '^[a-z0-9_.]{1,64}$'", "string_pattern_mismatch");
+        return -1;
+    }
+    json_out_key(o, "user_id");
+    json_out_str(o, r->principal->user_id);
+    return 0;
+}
+
+static const char *const task_statuses[] = {"pending", "in_progress", "done", "failed", NULL};
+
+/* type, payload and run_after are the enqueuer's; the rest is the worker's, shown as it stands.
+ * user_id: who enqueued it (null for tasks of memory rules). */
+static const res_field_t task_fields[] = {
+    {{"type", V_STRING, V_REQUIRED, 1, MEMRULE_TYPE_MAX}, "text", RES_CREATE},
+    {{"payload", V_OBJECT, 0}, "jsonb", RES_CREATE, "'{}'::jsonb"},
+    {{"run_after", V_DATETIME, 0}, "timestamptz", RES_CREATE, "now()"},
+    {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, task_statuses}, "text", 0},
+    {{"attempts", V_INT, 0}, "int", 0},
+    {{"last_error", V_STRING, V_NULLABLE}, "text", 0},
+    {{"result", V_OBJECT, V_NULLABLE}, "jsonb", 0},
+    {{"user_id", V_UUID, V_NULLABLE}, "uuid", RES_DERIVED},
+    {{"updated_at", V_DATETIME, 0}, "timestamptz", 0},
+};
+
+/* Enqueueing answers 202: the task runs later. Tasks are neither edited nor deleted here. */
+static const resource_t tasks = {
+    "tasks", "/api/v1/tasks", "tasks", RES_SCOPE_ORG, APP_AUTH_REQUIRED,
+    RES_NO_UPDATE | RES_NO_DELETE | RES_ACCEPTED, NULL, RES_FIELDS(task_fields), derive_task};
+
+static const resource_t *const crm_resources[] = {&contacts, &memory_rules, &integrations, &tasks};
 
 void crm_register(app_t *app)
 {

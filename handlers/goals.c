@@ -1,6 +1,9 @@
 /* Personal goals: each user's own, invisible to everyone else (another user's goal is a 404).
- * Planning a goal into tasks belongs to the AI pipeline and joins this module with it. */
+ * GET /goals/{id}/tasks lists the steps a goal was planned into; planning a goal into tasks
+ * belongs to the AI pipeline and joins this module with it. */
 #include "handlers/handlers.h"
+#include "pipeline/cursor.h"
+#include "pipeline/req.h"
 #include "pipeline/resource.h"
 
 static const char *const goal_statuses[] = {"active", "done", "dropped", NULL};
@@ -15,9 +18,69 @@ static const res_field_t goal_fields[] = {
 static const resource_t goals = {
     "goals", "/api/v1/goals", "goals", RES_SCOPE_OWNER, APP_AUTH_REQUIRED, 0, NULL, RES_FIELDS(goal_fields)};
 
+/* $1 organization, $2 the caller, $3 the goal: a row when the goal is theirs. */
+static const db_stmt_t stmt_goal_owned = {
+    "goals_owned", "SELECT 1 FROM goals WHERE organization_id = $1::uuid AND user_id = $2::uuid AND id = $3::uuid", 3,
+    DB_STMT_READONLY};
+
+/* $1 organization, $2 the caller, $3 the goal, then the page ($4 after ts, $5 after id, $6 limit
+ * + 1). In plan order (position, created_at, id); a cursor names the last task seen, whose
+ * position is looked up, so a cursor whose task is gone (a new plan) ends the list. */
+static const db_stmt_t stmt_goal_tasks = {
+    "goals_tasks",
+    "SELECT json_build_object('id', t.id, 'goal_id', t.goal_id, 'title', t.title,"
+    "   'estimate_minutes', t.estimate_minutes, 'due_date', t.due_date, 'status', t.status, 'position', t.position,"
+    "   'created_at', " SQL_RFC3339("t.created_at") ", 'updated_at', " SQL_RFC3339("t.updated_at") ")::text,"
+    " " SQL_CURSOR_TS("t.created_at") ", t.id::text"
+    " FROM goal_tasks t JOIN goals g ON g.user_id = t.user_id AND g.id = t.goal_id"
+    " WHERE g.organization_id = $1::uuid AND g.user_id = $2::uuid AND g.id = $3::uuid"
+    "   AND ($5::uuid IS NULL OR (t.position, t.created_at, t.id) >"
+    "     ((SELECT position FROM goal_tasks WHERE goal_id = $3::uuid AND id = $5::uuid), $4::timestamptz, $5::uuid))"
+    " ORDER BY t.position, t.created_at, t.id LIMIT $6::int",
+    6, DB_STMT_READONLY};
+
+static void on_goal_owned(req_t *r, const db_result_t *res)
+{
+    if (res->status != DB_OK) {
+        req_respond_db_error(r, res);
+        return;
+    }
+    if (PQntuples(res->pg) != 1) {
+        req_respond_error(r, 404, "not_found", "Not found");
+        return;
+    }
+    const char **values = r->state;
+    page_query(r, "goal_tasks", &stmt_goal_tasks, values, 3);
+}
+
+/* GET /api/v1/goals/{id}/tasks: the goal is checked first so that another user's goal is a 404
+ * rather than an empty list. */
+static void list_goal_tasks(req_t *r)
+{
+    h2o_iovec_t id = req_param(r, "id");
+    char *goal = h2o_mem_alloc_pool(&r->h2o->pool, 37);
+    if (!validate_uuid(id.base, id.len, goal)) {
+        req_respond_error(r, 404, "not_found", "Not found");
+        return;
+    }
+    const char **values = h2o_mem_alloc_pool(&r->h2o->pool, 3 * sizeof(*values));
+    values[0] = r->principal->org_id;
+    values[1] = r->principal->user_id;
+    values[2] = goal;
+    r->state = values;
+    req_query(r, &stmt_goal_owned, values, 3, on_goal_owned);
+}
+
+static const app_route_t goal_routes[] = {
+    {"GET", "/api/v1/goals/{id}/tasks", list_goal_tasks, 0, APP_AUTH_REQUIRED},
+};
+
 static const resource_t *const goal_resources[] = {&goals};
 
 void goals_register(app_t *app)
 {
-    resource_module(app, "goals", goal_resources, sizeof(goal_resources) / sizeof(goal_resources[0]), NULL, 0);
+    app_add_stmt(app, &stmt_goal_owned);
+    app_add_stmt(app, &stmt_goal_tasks);
+    resource_module(app, "goals", goal_resources, sizeof(goal_resources) / sizeof(goal_resources[0]), goal_routes,
+                    sizeof(goal_routes) / sizeof(goal_routes[0]));
 }

@@ -1,7 +1,8 @@
 /* The sales playbook (Sailwind): archetypes, clients, products and strategies of an organization,
- * described as resources. Admins write them; every member of the organization reads them. */
+ * described as resources. Admins write them; every member of the organization reads them. Rep
+ * assignments and practice sessions (sailwind_assignments.c, sailwind_practice.c) join the module. */
 #include "handlers/handlers.h"
-#include "pipeline/resource.h"
+#include "handlers/sailwind.h"
 
 #define NAME_FIELD {"name", V_STRING, V_REQUIRED, 1, 200}
 
@@ -56,10 +57,18 @@ static const resource_t strategies = {
     NULL, RES_FIELDS(strategy_fields)};
 
 static const resource_t *const sailwind_resources[] = {&client_archetypes, &product_archetypes, &clients, &products,
-                                                       &strategies};
+                                                       &strategies, &sailwind_rep_assignments};
+
+static const app_route_t sailwind_routes[] = {
+    {"GET", "/api/v1/sailwind/my/rep-assignments", sailwind_my_rep_assignments, 0, APP_AUTH_REQUIRED},
+    {"POST", "/api/v1/sailwind/practice-sessions", sailwind_practice_start, ROUTE_JSON_BODY, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/sailwind/my/practice-sessions", sailwind_my_practice_sessions, 0, APP_AUTH_REQUIRED},
+};
 
 void sailwind_register(app_t *app)
 {
+    sailwind_assignments_add_stmts(app);
+    sailwind_practice_add_stmts(app);
     resource_module(app, "sailwind", sailwind_resources, sizeof(sailwind_resources) / sizeof(sailwind_resources[0]),
-                    NULL, 0);
+                    sailwind_routes, sizeof(sailwind_routes) / sizeof(sailwind_routes[0]));
 }

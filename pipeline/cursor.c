@@ -3,6 +3,7 @@
 #include "pipeline/cursor.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -202,4 +203,28 @@ void page_respond(req_t *r, const page_t *page, const db_result_t *res)
         json_out_null(&o);
     json_out_obj_end(&o);
     req_respond_json(r, 200, json_out_iov(&o));
+}
+
+static void on_page(req_t *r, const db_result_t *res)
+{
+    if (res->status != DB_OK)
+        req_respond_db_error(r, res);
+    else
+        page_respond(r, r->state, res);
+}
+
+void page_query(req_t *r, const char *scope, const db_stmt_t *stmt, const char *const *values, int n)
+{
+    page_t *page = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*page));
+    if (page_from_query(r, scope, page) != 0)
+        return;
+    r->state = page;
+    const char *all[16];
+    if (n > 13)
+        abort(); /* a programming error: no statement has that many scope values */
+    memcpy(all, values, sizeof(*values) * (size_t)n);
+    all[n] = page_after_ts(page);
+    all[n + 1] = page_after_id(page);
+    all[n + 2] = page->fetch;
+    req_query(r, stmt, all, n + 3, on_page);
 }

@@ -67,4 +67,9 @@ static inline const char *page_after_id(const page_t *p)
  * SQL_CURSOR_TS key, id), ordered newest first and fetched with page->fetch as the LIMIT. */
 void page_respond(req_t *r, const page_t *page, const db_result_t *res);
 
+/* A hand-written collection's page: reads ?limit= and ?cursor= for scope (answering their 422),
+ * runs stmt with values[0..n) followed by (after ts, after id, limit + 1), and answers with
+ * page_respond. values are copied: they may live on the caller's stack. */
+void page_query(req_t *r, const char *scope, const db_stmt_t *stmt, const char *const *values, int n);
+
 #endif

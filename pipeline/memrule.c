@@ -280,13 +280,18 @@ static int parse_param(parser_t *ps, memrule_t *out, size_t *used)
     out->nparams++;
     /* checked here, where the value's column is known */
     if (out->action == MEMRULE_CREATE_TASK && strcmp(p->key, "type") == 0) {
-        int ok = p->value_len >= 1 && p->value_len <= MEMRULE_TYPE_MAX;
-        for (size_t i = 0; ok && i < p->value_len; i++)
-            ok = is_event_char(p->value[i]);
-        if (!ok)
+        if (!memrule_task_type_ok(p->value, p->value_len))
             return fail(ps, value_off, "task type must match [a-z0-9_.]{1,%d}", MEMRULE_TYPE_MAX);
     }
     return 0;
+}
+
+int memrule_task_type_ok(const char *s, size_t n)
+{
+    int ok = n >= 1 && n <= MEMRULE_TYPE_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = is_event_char(s[i]);
+    return ok;
 }
 
 int memrule_parse(const char *text, size_t len, memrule_t *out, memrule_error_t *err)

@@ -55,6 +55,10 @@ typedef struct memrule_error {
  * Returns 0 and fills *out, or -1 and fills *err (err may be NULL); *out is then unspecified. */
 int memrule_parse(const char *text, size_t len, memrule_t *out, memrule_error_t *err);
 
+/* 1 when s (n bytes) is a task type: [a-z0-9_.]{1,MEMRULE_TYPE_MAX}, as create_task's type= and
+ * POST /api/v1/tasks take it. */
+int memrule_task_type_ok(const char *s, size_t n);
+
 /* "column N: msg" into buf (always NUL-terminated when n > 0), the form the 422's msg carries.
  * Returns what snprintf returns. */
 int memrule_error_format(const memrule_error_t *err, char *buf, size_t n);

@@ -60,7 +60,8 @@ static void schema_of_field(json_out_t *o, const vfield_t *f)
         json_out_arr_end(o);
         break;
     default: {
-        static const char *const formats[] = {[V_URL] = "uri", [V_DATE] = "date", [V_UUID] = "uuid"};
+        static const char *const formats[] = {[V_URL] = "uri", [V_DATE] = "date", [V_UUID] = "uuid",
+                                              [V_DATETIME] = "date-time"};
         json_out_key(o, "type");
         json_out_str(o, "string");
         if ((size_t)f->type < sizeof(formats) / sizeof(formats[0]) && formats[f->type] != NULL) {
@@ -270,13 +271,15 @@ static void operation(json_out_t *o, const app_route_t *route)
     }
     json_out_key(o, "responses");
     json_out_obj_begin(o);
-    int status = route->action == res_create ? 201 : route->action == res_delete ? 204 : 200;
+    int status = route->action == res_delete ? 204 : 200;
+    if (route->action == res_create)
+        status = rt->res->flags & RES_ACCEPTED ? 202 : 201;
     char code[8];
     snprintf(code, sizeof(code), "%d", status);
     json_out_key(o, code);
     json_out_obj_begin(o);
     json_out_key(o, "description");
-    json_out_str(o, status == 204 ? "No Content" : status == 201 ? "Created" : "OK");
+    json_out_str(o, status == 204 ? "No Content" : status == 202 ? "Accepted" : status == 201 ? "Created" : "OK");
     if (status != 204)
         json_content(o, name, "", route->action == res_list);
     json_out_obj_end(o);

@@ -38,13 +38,10 @@ static void put_json(FILE *f, const resource_t *res)
     fputs("json_build_object('id', t.id", f);
     for (size_t i = 0; i < res->nfields; i++) {
         const char *name = res->fields[i].check.name;
-        if (strcmp(res->fields[i].sql_type, "timestamptz") == 0) {
-            char col[80];
-            snprintf(col, sizeof(col), "t.%s", name);
-            fprintf(f, ", '%s', " SQL_RFC3339("%s"), name, col);
-        } else {
+        if (strcmp(res->fields[i].sql_type, "timestamptz") == 0)
+            fprintf(f, ", '%s', " SQL_RFC3339("t.%s"), name, name);
+        else
             fprintf(f, ", '%s', t.%s", name, name);
-        }
     }
     fputs(", 'created_at', " SQL_RFC3339("t.created_at"), f);
     if (!(res->flags & RES_NO_UPDATE))

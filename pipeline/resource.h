@@ -26,7 +26,7 @@ enum { /* res_field_t.flags */
 typedef struct res_field {
     vfield_t check;          /* the JSON name (= column name), type and limits: the 422 rules */
     const char *sql_type;    /* the column's type: text, int, bigint, boolean, jsonb, uuid, date, text[]
-                              * (V_STRINGS), timestamptz (output only, written as RFC 3339) */
+                              * (V_STRINGS), timestamptz (written out in the API's RFC 3339 "Z" spelling) */
     unsigned flags;          /* RES_CREATE, RES_UPDATE; output always */
     const char *create_default; /* SQL used when a create omits the field (NULL: SQL NULL) */
     const char *ref_table;   /* a uuid naming a row of this table in the same organization: a
@@ -42,6 +42,7 @@ enum { /* resource_t.flags */
     RES_NO_DELETE = 8,
     RES_NO_LIST = 16, /* no GET on the collection (e.g. feedback: written by members, read by admins elsewhere) */
     RES_NO_GET = 32,  /* no GET of one item */
+    RES_ACCEPTED = 64, /* create answers 202: the row is work queued for later (e.g. tasks), not yet done */
 };
 
 /* A list filter: ?name=value keeps the rows whose column equals the value (V_ENUM,

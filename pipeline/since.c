@@ -2,40 +2,11 @@
  * (month 13 is a 22008 error the caller answers with since_respond_bad). */
 #include "pipeline/since.h"
 
-#include <ctype.h>
 #include <stdio.h>
 
 #include "pipeline/cursor.h"
 #include "pipeline/req.h"
 #include "pipeline/validate.h"
-
-static int digits(const char *s, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-int since_is_rfc3339(const char *s, size_t n)
-{
-    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
-        (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' ||
-        !digits(s + 17, 2))
-        return 0;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < n && isdigit((unsigned char)s[i]))
-            i++;
-        if (i == start || i - start > 9)
-            return 0;
-    }
-    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
-        return 1;
-    return i + 6 == n && (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
-           digits(s + i + 4, 2);
-}
 
 void since_respond_bad(req_t *r, const char *turn)
 {
@@ -60,7 +31,7 @@ int since_from_query(req_t *r, const char *turn, since_t *out)
         return 0;
     if (n > 0 && validate_uuid(out->buf, (size_t)n, out->idbuf))
         out->id = out->idbuf;
-    else if (n > 0 && since_is_rfc3339(out->buf, (size_t)n))
+    else if (n > 0 && validate_rfc3339(out->buf, (size_t)n))
         out->ts = out->buf;
     else {
         since_respond_bad(r, turn);

@@ -31,7 +31,4 @@ int since_from_query(req_t *r, const char *turn, since_t *out);
 /* The 422 for a since that names no turn of this conversation, or an impossible date. */
 void since_respond_bad(req_t *r, const char *turn);
 
-/* 1 when s is YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM) ('t' and 'z' accepted). */
-int since_is_rfc3339(const char *s, size_t n);
-
 #endif

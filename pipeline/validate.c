@@ -247,13 +247,11 @@ static int check_phone(const vfield_t *f, const json_t *v, verror_t *err)
     return 0;
 }
 
-static int check_date(const vfield_t *f, const json_t *v, verror_t *err)
+/* YYYY-MM-DD, a real calendar date, in the first 10 bytes of s (n of them available). */
+static int is_calendar_date(const char *s, size_t n)
 {
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (v->type != JSON_STRING)
-        return fail(err, f->name, NULL, "date_type", "Input should be a valid date");
-    const char *s = v->str;
-    int ok = v->len == 10 && s[4] == '-' && s[7] == '-';
+    int ok = n >= 10 && s[4] == '-' && s[7] == '-';
     for (int i = 0; ok && i < 10; i++)
         ok = i == 4 || i == 7 || (s[i] >= '0' && s[i] <= '9');
     if (ok) {
@@ -261,9 +259,47 @@ static int check_date(const vfield_t *f, const json_t *v, verror_t *err)
         int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
         ok = y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] && !(m == 2 && d == 29 && !leap);
     }
-    if (!ok)
+    return ok;
+}
+
+static int check_date(const vfield_t *f, const json_t *v, verror_t *err)
+{
+    if (v->type != JSON_STRING)
+        return fail(err, f->name, NULL, "date_type", "Input should be a valid date");
+    if (v->len != 10 || !is_calendar_date(v->str, v->len))
         return fail(err, f->name, NULL, "date_parsing", "Input should be a valid date in the format YYYY-MM-DD");
     return 0;
+}
+
+/* n digits at s, as a number no greater than max; -1 otherwise. */
+static int bounded_digits(const char *s, int n, int max)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+int validate_rfc3339(const char *s, size_t n)
+{
+    if (n < 20 || !is_calendar_date(s, n) || (s[10] != 'T' && s[10] != 't') || bounded_digits(s + 11, 2, 23) < 0 ||
+        s[13] != ':' || bounded_digits(s + 14, 2, 59) < 0 || s[16] != ':' || bounded_digits(s + 17, 2, 60) < 0)
+        return 0;
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start || i - start > 9)
+            return 0;
+    }
+    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
+        return 1;
+    return i + 6 == n && (s[i] == '+' || s[i] == '-') && bounded_digits(s + i + 1, 2, 23) >= 0 && s[i + 3] == ':' &&
+           bounded_digits(s + i + 4, 2, 59) >= 0;
 }
 
 int validate_timezone(const char *name, size_t n, const char *zoneinfo_dir)
@@ -370,6 +406,13 @@ static int check_field(const vfield_t *f, const json_t *v, verror_t *err)
         if (!validate_slug(v->str, v->len))
             return fail(err, f->name, NULL, "string_pattern_mismatch",
                         "String should match pattern '^[a-z0-9]+(-[a-z0-9]+)*$'");
+        return 0;
+    case V_DATETIME:
+        if (v->type != JSON_STRING)
+            return fail(err, f->name, NULL, "datetime_type", "Input should be a valid datetime");
+        if (!validate_rfc3339(v->str, v->len))
+            return fail(err, f->name, NULL, "datetime_parsing",
+                        "Input should be an RFC 3339 date-time such as 2026-11-22T10:00:00Z");
         return 0;
     case V_UUID:
         if (check_string(v, 0, 0, f->name, NULL, err) != 0)

@@ -24,6 +24,7 @@ typedef enum vtype {
     V_UUID,     /* a UUID string (an id referring to another row) */
     V_CODE,     /* min_len..max_len upper-case ASCII letters (currency and country codes) */
     V_SLUG,     /* min_len..max_len characters of ^[a-z0-9]+(-[a-z0-9]+)*$ (public handles) */
+    V_DATETIME, /* an RFC 3339 date-time with an offset (validate_rfc3339) */
 } vtype_t;
 
 enum {
@@ -80,6 +81,9 @@ int validate_timezone(const char *name, size_t n, const char *zoneinfo_dir);
 
 /* 1 when s (n bytes) matches ^[a-z0-9]+(-[a-z0-9]+)*$. */
 int validate_slug(const char *s, size_t n);
+/* 1 when s (n bytes) is an RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM),
+ * 't' and 'z' accepted, a real calendar date and clock time (second 60 allowed: a leap second). */
+int validate_rfc3339(const char *s, size_t n);
 
 /* 1 when s is a 36-character UUID in any case; out (37 bytes, may be NULL) gets it lower-cased. */
 int validate_uuid(const char *s, size_t n, char *out);

@@ -125,6 +125,24 @@ WHERE (rep_assignments.organization_id, rep_assignments.user_id, rep_assignments
       IS DISTINCT FROM (EXCLUDED.organization_id, EXCLUDED.user_id, EXCLUDED.client_id, EXCLUDED.product_id,
                         EXCLUDED.strategy_id, EXCLUDED.created_by);
 
+-- practice sessions: the demo admin has role-played the assignment above once (scored)
+INSERT INTO sessions (id, organization_id, user_id, kind, status, client_id, product_id, strategy_id, assignment_id,
+                      score, created_at, ended_at)
+VALUES ('00000000-0000-4000-8000-000000000152', '00000000-0000-4000-8000-000000000001',
+        '00000000-0000-4000-8000-000000000002', 'practice', 'completed', '00000000-0000-4000-8000-000000000121',
+        '00000000-0000-4000-8000-000000000131', '00000000-0000-4000-8000-000000000141',
+        '00000000-0000-4000-8000-000000000151', 78, '2026-01-15T10:00:00Z', '2026-01-15T10:30:00Z')
+ON CONFLICT (id) DO UPDATE
+SET organization_id = EXCLUDED.organization_id, user_id = EXCLUDED.user_id, kind = EXCLUDED.kind,
+    status = EXCLUDED.status, client_id = EXCLUDED.client_id, product_id = EXCLUDED.product_id,
+    strategy_id = EXCLUDED.strategy_id, assignment_id = EXCLUDED.assignment_id, score = EXCLUDED.score,
+    ended_at = EXCLUDED.ended_at, updated_at = now()
+WHERE (sessions.organization_id, sessions.user_id, sessions.kind, sessions.status, sessions.client_id,
+       sessions.product_id, sessions.strategy_id, sessions.assignment_id, sessions.score, sessions.ended_at)
+      IS DISTINCT FROM (EXCLUDED.organization_id, EXCLUDED.user_id, EXCLUDED.kind, EXCLUDED.status, EXCLUDED.client_id,
+                        EXCLUDED.product_id, EXCLUDED.strategy_id, EXCLUDED.assignment_id, EXCLUDED.score,
+                        EXCLUDED.ended_at);
+
 -- skills (global definitions, not the demo organization's)
 INSERT INTO skills (id, key, name, description)
 VALUES ('00000000-0000-4000-8000-000000000161', 'discovery', 'Discovery',

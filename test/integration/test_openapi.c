@@ -81,6 +81,16 @@ int main(void)
     CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/clients/{id}", "delete", "responses", "204") != NULL);
     CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/strategies/{id}", "delete") == NULL);
     CHECK(ts_json_get(doc, "paths", "/echo") == NULL); /* a test aid, not the API */
+    /* tasks are enqueued with a 202; the hand-written Sailwind and goal routes are listed too */
+    CHECK(ts_json_get(doc, "paths", "/api/v1/tasks", "post", "responses", "202") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/tasks", "post", "responses", "201") == NULL);
+    CHECK_STR(ts_json_get_str(doc, "components", "schemas", "tasks", "properties", "run_after", "format"), "date-time");
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/rep-assignments", "post", "responses", "201") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/rep-assignments/{id}", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/my/rep-assignments", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/practice-sessions", "post", "requestBody") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/my/practice-sessions", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/goals/{id}/tasks", "get", "parameters") != NULL);
 
     /* a resource's schemas follow its fields: required name, limits, formats, nullability */
     CHECK_STR(ts_json_get_str(doc, "components", "schemas", "clientsCreate", "required", "0"), "name");

@@ -32,7 +32,7 @@ int main(void)
     /* every module path the file names is routed and asks for a token */
     const char *authenticated[] = {"/api/v1/auth/me", "/api/v1/profile", "/api/v1/orgs", "/api/v1/sailwind/clients",
                                    "/api/v1/contacts", "/api/v1/memory-rules", "/api/v1/integrations",
-                                   "/api/v1/goals", "/api/v1/sessions", "/api/v1/skills", "/api/v1/admin/feedback"};
+                                   "/api/v1/tasks", "/api/v1/sailwind/my/practice-sessions", "/api/v1/goals", "/api/v1/sessions", "/api/v1/skills", "/api/v1/admin/feedback"};
     for (size_t i = 0; i < sizeof(authenticated) / sizeof(authenticated[0]); i++) {
         long st = status_of(s, authenticated[i]);
         CHECK_INT(st, 401);

@@ -132,6 +132,88 @@ void ts_rest_422_at(const char *file, int line, const char *method, const char *
     ts_resp_free(&r);
 }
 
+size_t ts_rest_walk_at(const char *file, int line, const char *path, const ts_who_t *w, int limit, char (*ids)[40],
+                       size_t max)
+{
+    char cursor[256] = "", url[1024];
+    size_t seen = 0;
+    for (int pages = 0;; pages++) {
+        check_count++;
+        if (pages == 100) {
+            check_failures++;
+            fprintf(stderr, "%s:%d: GET %s: more than 100 pages\n", file, line, path);
+            return seen;
+        }
+        snprintf(url, sizeof(url), "%s%climit=%d%s%s", path, strchr(path, '?') ? '&' : '?', limit,
+                 cursor[0] ? "&cursor=" : "", cursor);
+        yajl_val t = ts_rest_json_at(file, line, "GET", url, w, NULL, 200);
+        yajl_val items = ts_json_get(t, "items");
+        const char *next = ts_json_get_str(t, "next_cursor");
+        size_t n = ts_json_len(items);
+        for (size_t i = 0; i < n; i++, seen++) {
+            const char *id = ts_json_get_str(ts_json_index(items, i), "id");
+            if (seen < max)
+                snprintf(ids[seen], 40, "%s", id != NULL ? id : "?");
+        }
+        int full = n == (size_t)limit, ok = t != NULL && YAJL_IS_ARRAY(items) && (next == NULL ? n <= (size_t)limit : full);
+        if (ok && next != NULL)
+            ok = strlen(next) < sizeof(cursor);
+        if (!ok) {
+            check_failures++;
+            fprintf(stderr, "%s:%d: GET %s: a page of %zu items, next_cursor %s\n", file, line, url, n,
+                    next ? next : "null");
+        }
+        if (ok && next != NULL)
+            snprintf(cursor, sizeof(cursor), "%s", next);
+        ts_json_free(t);
+        if (!ok || next == NULL)
+            return seen;
+    }
+}
+
+int ts_ids_in_order(char (*got)[40], char (*want)[40], size_t n, int reversed)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(got[i], want[reversed ? n - 1 - i : i]) != 0)
+            return 0;
+        for (size_t k = i + 1; k < n; k++)
+            if (strcmp(got[i], got[k]) == 0)
+                return 0;
+    }
+    return 1;
+}
+
+static int same_header(const ts_resp_t *a, const ts_resp_t *b, const char *name)
+{
+    const char *x = ts_resp_header(a, name), *y = ts_resp_header(b, name);
+    return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+yajl_val ts_rest_replay_at(const char *file, int line, const char *path, const ts_who_t *w, const char *body, long want)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "Idempotency-Key: %s", ts_jwt_unique("replay"));
+    const char *extra[] = {key, NULL};
+    ts_resp_t first, second;
+    ts_rest_call("POST", path, w, body, extra, TS_H1, &first);
+    ts_rest_call("POST", path, w, body, extra, TS_H1, &second);
+    ts_expect_status(file, line, &first, want);
+    ts_expect_status(file, line, &second, want);
+    const char *replayed = ts_resp_header(&second, "idempotent-replayed");
+    check_count++;
+    if (replayed == NULL || strcmp(replayed, "true") != 0 || ts_resp_header(&first, "idempotent-replayed") != NULL ||
+        first.body_len != second.body_len || memcmp(first.body, second.body, first.body_len) != 0 ||
+        !same_header(&first, &second, "location")) {
+        check_failures++;
+        fprintf(stderr, "%s:%d: POST %s: not a replay:\n  first:  %s\n  second: %s (Idempotent-Replayed %s)\n", file,
+                line, path, first.body, second.body, replayed ? replayed : "absent");
+    }
+    yajl_val t = ts_json_parse(first.body, path);
+    ts_resp_free(&first);
+    ts_resp_free(&second);
+    return t;
+}
+
 int ts_is_rfc3339_z(const char *s)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";

@@ -57,6 +57,23 @@ void ts_rest_422_at(const char *file, int line, const char *method, const char *
 #define TS_REST_422(method, path, w, body, type, ...)                                                                  \
     ts_rest_422_at(__FILE__, __LINE__, (method), (path), (w), (body), (type), TS_JSON_PATH(__VA_ARGS__))
 
+/* Walks a collection as w with ?limit=limit (path may already hold a query), following
+ * next_cursor until it is null. Reports at the caller's line a failed page, a page other than
+ * the last that is not exactly limit items long, or more than 100 pages. The items' ids, in
+ * order, go to ids (max of them, 40 bytes each); returns how many items the walk saw. */
+size_t ts_rest_walk_at(const char *file, int line, const char *path, const ts_who_t *w, int limit, char (*ids)[40],
+                       size_t max);
+#define TS_REST_WALK(path, w, limit, ids, max) ts_rest_walk_at(__FILE__, __LINE__, (path), (w), (limit), (ids), (max))
+
+/* 1 when got[0..n) are want[0..n) in that order (reversed: want[n-1] first), each once. */
+int ts_ids_in_order(char (*got)[40], char (*want)[40], size_t n, int reversed);
+
+/* POSTs body to path as w twice with one fresh Idempotency-Key: the first must answer `want`, the
+ * second the same status, body and Location with Idempotent-Replayed: true (reported at the
+ * caller's line). Returns the first body, parsed (NULL when it is not JSON). */
+yajl_val ts_rest_replay_at(const char *file, int line, const char *path, const ts_who_t *w, const char *body, long want);
+#define TS_REST_REPLAY(path, w, body, want) ts_rest_replay_at(__FILE__, __LINE__, (path), (w), (body), (want))
+
 /* 1 when s is YYYY-MM-DDTHH:MM:SSZ with plausible digits. */
 int ts_is_rfc3339_z(const char *s);
 
