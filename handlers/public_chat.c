@@ -52,10 +52,11 @@ static const db_stmt_t stmt_post = {
     "  (SELECT " CONVERSATION_MESSAGE_JSON("prev") "::text FROM prev), (SELECT prev.content = $3 FROM prev)",
     4, 0};
 
+/* The shared page's parameters with $1 the token; $2 has no use here and is always NULL. */
 static const db_stmt_t stmt_messages = {
     "public_messages",
     "WITH c AS (SELECT id FROM conversations WHERE id = $3::uuid AND visitor_token_hash = "
-    "sha256(convert_to($1::text, 'UTF8'))),"
+    "sha256(convert_to($1::text, 'UTF8')) AND $2::text IS NULL),"
     CONVERSATION_MESSAGES_PAGE_SQL,
     6, DB_STMT_READONLY};
 
