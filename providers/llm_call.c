@@ -346,7 +346,7 @@ static void error_code(llm_call_t *c, char *out, size_t cap)
     const char *const keys[] = {"code", "status", "type"};
     for (size_t i = 0; e != NULL && e->type == JSON_OBJECT && i < 3 && out[0] == '\0'; i++) {
         json_t *w = json_get(e, keys[i]);
-        if (w == NULL || (w->type != JSON_STRING && w->type != JSON_NUMBER) || w->len == 0 || w->len >= cap)
+        if (w == NULL || w->type != JSON_STRING || w->len == 0 || w->len >= cap) /* Gemini's number says less */
             continue;
         size_t k = 0;
         while (k < w->len && (w->str[k] == '_' || w->str[k] == '-' || (w->str[k] >= '0' && w->str[k] <= '9') ||

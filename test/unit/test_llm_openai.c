@@ -2,16 +2,14 @@
  * byte, tool calls from fragments, usage, errors, deadlines, pause/resume, cancel, what is sent
  * (tool results in the second round, no Authorization without a key), and no key in any log. */
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pipeline/log.h"
 #include "providers/llm.h"
+#include "test/support/capture.h"
 #include "test/support/check.h"
-#include "test/support/env.h"
 #include "test/support/json.h"
 #include "test/support/llm_collect.h"
 #include "test/support/loop.h"
@@ -402,12 +400,8 @@ int main(void)
     static env_t e;
     REQUIRE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
     log_set_level_name("debug");
-    char *dir = ts_tmpdir_new("llm-openai");
-    char logpath[512];
-    snprintf(logpath, sizeof(logpath), "%s/stderr.log", dir);
-    int logfd = open(logpath, O_CREAT | O_WRONLY | O_TRUNC, 0600), saved = dup(STDERR_FILENO);
-    REQUIRE(logfd >= 0 && saved >= 0);
-    dup2(logfd, STDERR_FILENO); /* every log line of the test, to look for the key in it */
+    ts_capture_t cap;
+    ts_stderr_begin(&cap); /* every log line of the test, to look for the key in it */
 
     e.mock = ts_mock_start();
     REQUIRE(uv_loop_init(&e.loop) == 0);
@@ -439,18 +433,13 @@ int main(void)
     CHECK_INT(uv_loop_close(&e.loop), 0);
     ts_mock_stop(e.mock);
 
-    dup2(saved, STDERR_FILENO);
-    close(logfd);
-    char *log = ts_read_file(logpath, NULL);
-    REQUIRE(log != NULL);
+    char *log = ts_stderr_end(&cap);
     CHECK(strstr(log, "SECRET") == NULL);
     CHECK_CONTAINS(log, "\"code\":\"invalid_api_key\"");
     CHECK_CONTAINS(log, "LLM provider chain");
     if (check_failures > 0) /* the log is the first place to look */
         fputs(log, stderr);
     free(log);
-    ts_rmrf(dir);
-    free(dir);
     curl_global_cleanup();
     return check_done("llm_openai");
 }
