@@ -154,6 +154,11 @@ int llm_call_tool(llm_call_t *c, size_t index, const char *id, size_t id_len, co
     tool_slot_t *t = &c->tools[index];
     if (t->args.len + args_len > LLM_MAX_TOOL_ARGS || t->name.len + name_len > 256 || t->id.len + id_len > 256)
         return llm_call_error(c, LLM_ERR_TOO_LARGE, "tool call over its bounds");
+    /* Ids come whole; some servers repeat the id or the name in every fragment. */
+    if (t->id.len > 0)
+        id_len = 0;
+    if (t->name.len == name_len && name_len > 0 && memcmp(t->name.data, name, name_len) == 0)
+        name_len = 0;
     if (llm_buf_add(&t->id, id, id_len) != 0 || llm_buf_add(&t->name, name, name_len) != 0 ||
         llm_buf_add(&t->args, args, args_len) != 0)
         return llm_call_error(c, LLM_ERR_TOO_LARGE, "out of memory");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/json.h"
 #include "pipeline/log.h"
 #include "providers/llm.h"
 #include "test/support/capture.h"
@@ -47,6 +48,21 @@ static void run(env_t *e, ts_llm_t *x, const char *script, const llm_request_t *
     ts_llm_init(x, &e->loop);
     REQUIRE(ts_llm_start(x, e->p, e->http, req) != NULL);
     CHECK(ts_llm_wait(x, WAIT_MS));
+}
+
+/* A step whose stream is exactly raw. */
+static const char *raw_step(const char *raw)
+{
+    static char buf[8192];
+    json_out_t o = json_out_fixed(buf, sizeof(buf));
+    json_out_arr_begin(&o);
+    json_out_obj_begin(&o);
+    json_out_key(&o, "raw");
+    json_out_str(&o, raw);
+    json_out_obj_end(&o);
+    json_out_arr_end(&o);
+    REQUIRE(json_out_cstr(&o) != NULL);
+    return buf;
 }
 
 /* The last request the mock received, parsed. */
@@ -192,6 +208,21 @@ static void test_tool_calls(env_t *e)
     CHECK_STR(ts_json_get_str(r, "body", "messages", "3", "content"), "[\"Demo call\"]");
     CHECK_STR(ts_json_get_str(r, "body", "messages", "4", "content"), "{\"url\":\"https://cal.example/x\"}");
     ts_json_free(r);
+
+    /* a server that repeats the id and the name in every fragment, and numbers no index */
+    run(e, &x,
+        raw_step("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"c9\",\"function\":{\"name\":\"f\","
+                 "\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n"
+                 "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"c9\",\"function\":{\"name\":\"f\","
+                 "\"arguments\":\":1}\"}}]}}]}\n\n"
+                 "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n"),
+        &req);
+    CHECK_INT(x.error, LLM_OK);
+    REQUIRE(x.ncalls == 1);
+    CHECK_STR(x.call_id[0], "c9");
+    CHECK_STR(x.call_name[0], "f");
+    CHECK_STR(x.call_args[0], "{\"a\":1}");
+    ts_llm_free(&x);
 
     /* more calls than LLM_MAX_TOOL_CALLS */
     char script[4096];
