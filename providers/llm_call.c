@@ -457,7 +457,7 @@ static int start_http(llm_call_t *c, httpc_t *http, const llm_request_t *req)
     json_out_t body = json_out_pool(&pool, 4096);
     int rc = -1;
     if (c->ops->chat_request(c->p, req, &pool, url, sizeof(url), &body) == 0) {
-        c->ops->auth_header(c->p, auth, sizeof(auth));
+        llm_auth_header(c->p, auth, sizeof(auth));
         const char *headers[] = {"Content-Type: application/json", "Accept: text/event-stream",
                                  auth[0] != '\0' ? auth : NULL, NULL};
         uint64_t total = req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS;

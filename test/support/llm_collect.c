@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test/support/check.h"
 #include "test/support/loop.h"
 
 static void on_resume(uv_timer_t *t)
@@ -100,4 +101,14 @@ void ts_llm_free(ts_llm_t *x)
         free(x->call_name[i]);
         free(x->call_args[i]);
     }
+}
+
+void ts_llm_run(ts_llm_t *x, uv_loop_t *loop, ts_mock_t *m, const char *script, const llm_provider_t *p, httpc_t *http,
+                const llm_request_t *req, uint64_t ms)
+{
+    if (script != NULL)
+        REQUIRE(ts_mock_script(m, script) == 0);
+    ts_llm_init(x, loop);
+    REQUIRE(ts_llm_start(x, p, http, req) != NULL);
+    CHECK(ts_llm_wait(x, ms));
 }

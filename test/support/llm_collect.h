@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "providers/llm.h"
+#include "test/support/mock_llm.h"
 
 #define TS_LLM_MAX_CALLS 16
 
@@ -41,5 +42,10 @@ llm_call_t *ts_llm_start(ts_llm_t *x, const llm_provider_t *p, httpc_t *http, co
 /* Runs the loop until on_done ran or ms passed; returns x->done. */
 int ts_llm_wait(ts_llm_t *x, uint64_t ms);
 void ts_llm_free(ts_llm_t *x);
+
+/* The usual test: queue script on the mock (unless NULL), init x, start the call (exits the test
+ * when refused) and wait up to ms for on_done (a CHECK). */
+void ts_llm_run(ts_llm_t *x, uv_loop_t *loop, ts_mock_t *m, const char *script, const llm_provider_t *p, httpc_t *http,
+                const llm_request_t *req, uint64_t ms);
 
 #endif

@@ -88,18 +88,6 @@ static void test_stub(uv_loop_t *loop)
     llm_embedder_free(p);
 }
 
-static yajl_val last_request(ts_mock_t *m)
-{
-    char *text = ts_mock_requests(m);
-    REQUIRE(text != NULL);
-    yajl_val all = ts_json_parse(text, "mock requests");
-    free(text);
-    REQUIRE(all != NULL && YAJL_IS_ARRAY(all) && all->u.array.len > 0);
-    yajl_val last = all->u.array.values[--all->u.array.len];
-    ts_json_free(all);
-    return last;
-}
-
 static void test_openai(uv_loop_t *loop, httpc_t *http, ts_mock_t *m)
 {
     char base[128];
@@ -118,7 +106,7 @@ static void test_openai(uv_loop_t *loop, httpc_t *http, ts_mock_t *m)
     CHECK_INT(g.dim, 16);
     CHECK(g.v[0][0] == 0 && g.v[1][0] == 1 && g.v[2][0] == 2); /* in input order */
     CHECK(fabsf(g.v[2][5] - 0.05f) < 1e-6f);
-    yajl_val r = last_request(m);
+    yajl_val r = ts_mock_last_request(m);
     CHECK_STR(ts_json_get_str(r, "path"), "/v1/embeddings");
     CHECK_STR(ts_json_get_str(r, "headers", "authorization"), "Bearer sk-embed");
     CHECK_STR(ts_json_get_str(r, "body", "model"), "text-embedding-3-small");
@@ -150,7 +138,7 @@ static void test_gemini(uv_loop_t *loop, httpc_t *http, ts_mock_t *m)
     CHECK_INT(g.n, 2);
     CHECK_INT(g.dim, 8);
     CHECK(g.v[1][0] == 1);
-    yajl_val r = last_request(m);
+    yajl_val r = ts_mock_last_request(m);
     CHECK_STR(ts_json_get_str(r, "path"), "/v1beta/models/text-embedding-005:batchEmbedContents");
     CHECK_STR(ts_json_get_str(r, "headers", "x-goog-api-key"), "AIza-embed");
     CHECK_STR(ts_json_get_str(r, "body", "requests", "1", "model"), "models/text-embedding-005");

@@ -28,22 +28,7 @@ static const llm_request_t hello_req = {.messages = hello, .nmessages = 2};
 
 static void run(env_t *e, ts_llm_t *x, const char *script, const llm_request_t *req)
 {
-    REQUIRE(ts_mock_script(e->mock, script) == 0);
-    ts_llm_init(x, &e->loop);
-    REQUIRE(ts_llm_start(x, e->p, e->http, req) != NULL);
-    CHECK(ts_llm_wait(x, WAIT_MS));
-}
-
-static yajl_val last_request(env_t *e)
-{
-    char *text = ts_mock_requests(e->mock);
-    REQUIRE(text != NULL);
-    yajl_val all = ts_json_parse(text, "mock requests");
-    free(text);
-    REQUIRE(all != NULL && YAJL_IS_ARRAY(all) && all->u.array.len > 0);
-    yajl_val last = all->u.array.values[--all->u.array.len];
-    ts_json_free(all);
-    return last;
+    ts_llm_run(x, &e->loop, e->mock, script, e->p, e->http, req, WAIT_MS);
 }
 
 static void test_stream(env_t *e)
@@ -61,7 +46,7 @@ static void test_stream(env_t *e)
     CHECK(x.ttft_ms > 0);
     ts_llm_free(&x);
 
-    yajl_val r = last_request(e);
+    yajl_val r = ts_mock_last_request(e->mock);
     CHECK_STR(ts_json_get_str(r, "path"), "/v1beta/models/gemini-test:streamGenerateContent?alt=sse");
     const char *path = ts_json_get_str(r, "path");
     CHECK(path != NULL && strstr(path, KEY) == NULL);
@@ -110,7 +95,7 @@ static void test_function_calls(env_t *e)
     CHECK_STR(x.call_args[1], "{\"service\":\"demo\"}");
     CHECK(x.call_id[0][0] != '\0' && strcmp(x.call_id[0], x.call_id[1]) != 0); /* made up, distinct */
 
-    yajl_val r = last_request(e);
+    yajl_val r = ts_mock_last_request(e->mock);
     yajl_val decl = ts_json_get(r, "body", "tools", "0", "functionDeclarations", "0");
     CHECK_STR(ts_json_get_str(decl, "name"), "list_services");
     CHECK(ts_json_get(decl, "parameters", "type") != NULL);
@@ -137,7 +122,7 @@ static void test_function_calls(env_t *e)
     ts_llm_free(&y);
     ts_llm_free(&x);
 
-    r = last_request(e);
+    r = ts_mock_last_request(e->mock);
     CHECK_INT(ts_json_len(ts_json_get(r, "body", "contents")), 3); /* user, model, one user turn of answers */
     CHECK_STR(ts_json_get_str(r, "body", "contents", "1", "role"), "model");
     CHECK_STR(ts_json_get_str(r, "body", "contents", "1", "parts", "1", "functionCall", "name"), "booking_link");

@@ -43,11 +43,7 @@ static llm_chain_t *chain_from_env(void)
 
 static void run(env_t *e, ts_llm_t *x, const char *script, const llm_request_t *req)
 {
-    if (script != NULL)
-        REQUIRE(ts_mock_script(e->mock, script) == 0);
-    ts_llm_init(x, &e->loop);
-    REQUIRE(ts_llm_start(x, e->p, e->http, req) != NULL);
-    CHECK(ts_llm_wait(x, WAIT_MS));
+    ts_llm_run(x, &e->loop, e->mock, script, e->p, e->http, req, WAIT_MS);
 }
 
 /* A step whose stream is exactly raw. */
@@ -66,20 +62,6 @@ static const char *raw_step(const char *raw)
 }
 
 /* The last request the mock received, parsed. */
-static yajl_val last_request(env_t *e)
-{
-    char *text = ts_mock_requests(e->mock);
-    REQUIRE(text != NULL);
-    yajl_val all = ts_json_parse(text, "mock requests");
-    free(text);
-    REQUIRE(all != NULL && YAJL_IS_ARRAY(all) && all->u.array.len > 0);
-    yajl_val last = all->u.array.values[all->u.array.len - 1];
-    all->u.array.values[all->u.array.len - 1] = NULL;
-    all->u.array.len--;
-    ts_json_free(all);
-    return last;
-}
-
 static void test_stream(env_t *e)
 {
     ts_llm_t x;
@@ -98,7 +80,7 @@ static void test_stream(env_t *e)
     CHECK_INT(x.ncalls, 0);
     ts_llm_free(&x);
 
-    yajl_val r = last_request(e);
+    yajl_val r = ts_mock_last_request(e->mock);
     CHECK_STR(ts_json_get_str(r, "path"), "/v1/chat/completions");
     CHECK_STR(ts_json_get_str(r, "headers", "authorization"), "Bearer " KEY);
     CHECK_STR(ts_json_get_str(r, "headers", "content-type"), "application/json");
@@ -172,7 +154,7 @@ static void test_tool_calls(env_t *e)
     CHECK_STR(x.call_name[1], "booking_link");
     CHECK_STR(x.call_args[1], "{\"service\": \"demo call\"}");
 
-    yajl_val r = last_request(e);
+    yajl_val r = ts_mock_last_request(e->mock);
     CHECK_STR(ts_json_get_str(r, "body", "tools", "0", "type"), "function");
     CHECK_STR(ts_json_get_str(r, "body", "tools", "1", "function", "name"), "booking_link");
     CHECK_STR(ts_json_get_str(r, "body", "tools", "1", "function", "parameters", "properties", "service", "type"),
@@ -197,7 +179,7 @@ static void test_tool_calls(env_t *e)
     ts_llm_free(&y);
     ts_llm_free(&x);
 
-    r = last_request(e);
+    r = ts_mock_last_request(e->mock);
     CHECK_STR(ts_json_get_str(r, "body", "messages", "2", "role"), "assistant");
     CHECK(YAJL_IS_NULL(ts_json_get(r, "body", "messages", "2", "content")));
     CHECK_STR(ts_json_get_str(r, "body", "messages", "2", "tool_calls", "1", "id"), "call_2");
@@ -419,7 +401,7 @@ static void test_keyless(env_t *e)
     CHECK_INT(x.error, LLM_OK);
     CHECK_STR(x.text, "local");
     ts_llm_free(&x);
-    yajl_val r = last_request(e);
+    yajl_val r = ts_mock_last_request(e->mock);
     CHECK_STR(ts_json_get_str(r, "path"), "/local/v1/chat/completions");
     CHECK(ts_json_get(r, "headers", "authorization") == NULL);
     ts_json_free(r);
