@@ -85,7 +85,8 @@ typedef struct llm_provider llm_provider_t;
 typedef struct llm_call llm_call_t;
 
 /* The configured chat providers, in the order to try them: LLM_PROVIDER (default groq when
- * GROQ_API_KEY is set, else stub) then LLM_FALLBACK (comma-separated). Names: groq, openai,
+ * GROQ_API_KEY is set; else none, so that a stub does not hide the fallbacks) then LLM_FALLBACK
+ * (comma-separated). Names: groq, openai,
  * openrouter, gemini, stub. A provider without its key is skipped with a warning; an empty chain
  * becomes [stub], announced in the log. NULL (after logging why) on an unknown name or a bad
  * setting, which main treats as a start-up error. */
@@ -100,8 +101,10 @@ void llm_chain_free(llm_chain_t *chain);
 const char *llm_provider_name(const llm_provider_t *p);  /* "groq", ... */
 const char *llm_provider_model(const llm_provider_t *p); /* TEXT_MODEL_NAME or the default */
 
-/* Starts a streamed chat completion. NULL when the request is over the bounds (on_done will not
- * run). The request is copied: the caller's messages need not outlive this call. */
+/* Starts a streamed chat completion. NULL when the request is over the bounds or invalid (e.g. a
+ * tool's parameters not a JSON object; on_done will not run). The request is copied: the caller's
+ * messages need not outlive this call. http may be NULL for the stub. The call is gone once
+ * on_done has returned: no llm_resume or llm_cancel after that. */
 llm_call_t *llm_chat(const llm_provider_t *p, uv_loop_t *loop, httpc_t *http, const llm_request_t *req,
                      const llm_callbacks_t *cb, void *arg);
 void llm_resume(llm_call_t *call);

@@ -154,6 +154,11 @@ int llm_call_tool(llm_call_t *c, size_t index, const char *id, size_t id_len, co
     tool_slot_t *t = &c->tools[index];
     if (t->args.len + args_len > LLM_MAX_TOOL_ARGS || t->name.len + name_len > 256 || t->id.len + id_len > 256)
         return llm_call_error(c, LLM_ERR_TOO_LARGE, "tool call over its bounds");
+    /* Ids come whole; some servers repeat the id or the name in every fragment. */
+    if (t->id.len > 0)
+        id_len = 0;
+    if (t->name.len == name_len && name_len > 0 && memcmp(t->name.data, name, name_len) == 0)
+        name_len = 0;
     if (llm_buf_add(&t->id, id, id_len) != 0 || llm_buf_add(&t->name, name, name_len) != 0 ||
         llm_buf_add(&t->args, args, args_len) != 0)
         return llm_call_error(c, LLM_ERR_TOO_LARGE, "out of memory");
@@ -346,7 +351,7 @@ static void error_code(llm_call_t *c, char *out, size_t cap)
     const char *const keys[] = {"code", "status", "type"};
     for (size_t i = 0; e != NULL && e->type == JSON_OBJECT && i < 3 && out[0] == '\0'; i++) {
         json_t *w = json_get(e, keys[i]);
-        if (w == NULL || (w->type != JSON_STRING && w->type != JSON_NUMBER) || w->len == 0 || w->len >= cap)
+        if (w == NULL || w->type != JSON_STRING || w->len == 0 || w->len >= cap) /* Gemini's number says less */
             continue;
         size_t k = 0;
         while (k < w->len && (w->str[k] == '_' || w->str[k] == '-' || (w->str[k] >= '0' && w->str[k] <= '9') ||
@@ -452,7 +457,7 @@ static int start_http(llm_call_t *c, httpc_t *http, const llm_request_t *req)
     json_out_t body = json_out_pool(&pool, 4096);
     int rc = -1;
     if (c->ops->chat_request(c->p, req, &pool, url, sizeof(url), &body) == 0) {
-        c->ops->auth_header(c->p, auth, sizeof(auth));
+        llm_auth_header(c->p, auth, sizeof(auth));
         const char *headers[] = {"Content-Type: application/json", "Accept: text/event-stream",
                                  auth[0] != '\0' ? auth : NULL, NULL};
         uint64_t total = req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS;

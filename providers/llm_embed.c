@@ -106,7 +106,7 @@ static int start_http(embed_call_t *e, httpc_t *http, const char *const *texts)
     json_out_t body = json_out_pool(&pool, 4096);
     int rc = -1;
     if (ops->embed_request(e->p, texts, e->n, url, sizeof(url), &body) == 0) {
-        ops->auth_header(e->p, auth, sizeof(auth));
+        llm_auth_header(e->p, auth, sizeof(auth));
         const char *headers[] = {"Content-Type: application/json", auth[0] != '\0' ? auth : NULL, NULL};
         httpc_opts_t o = {.method = "POST",
                           .url = url,

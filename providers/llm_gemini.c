@@ -256,10 +256,4 @@ static int embed_parse(const json_t *body, size_t n, h2o_mem_pool_t *pool, float
 }
 
 /* The key goes in a header, never in the URL, so no URL (logged or not) can carry it. */
-static void auth_header(const llm_provider_t *p, char *buf, size_t cap)
-{
-    if (p->key == NULL || snprintf(buf, cap, "x-goog-api-key: %s", p->key) >= (int)cap)
-        buf[0] = '\0';
-}
-
-const llm_ops_t llm_gemini_ops = {chat_request, chat_event, embed_request, embed_parse, auth_header};
+const llm_ops_t llm_gemini_ops = {chat_request, chat_event, embed_request, embed_parse, "x-goog-api-key: "};

@@ -72,11 +72,13 @@ typedef struct llm_ops {
                          json_out_t *out);
     /* The embeddings answer → n vectors of one dimension, allocated in pool. 0 or -1. */
     int (*embed_parse)(const json_t *body, size_t n, h2o_mem_pool_t *pool, float ***vectors, size_t *dim);
-    /* "Name: value" credential header into buf, or "" for none. */
-    void (*auth_header)(const llm_provider_t *p, char *buf, size_t cap);
+    const char *auth_prefix; /* the credential header up to the key */
 } llm_ops_t;
 
 extern const llm_ops_t llm_openai_ops, llm_gemini_ops;
+
+/* The provider's credential header line into buf, or "" when it has no key. */
+void llm_auth_header(const llm_provider_t *p, char *buf, size_t cap);
 
 /* Each tool's parameters parsed (in pool); NULL when one is not a JSON object. */
 const json_t **llm_tool_schemas(const llm_request_t *req, h2o_mem_pool_t *pool);

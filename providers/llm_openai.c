@@ -216,10 +216,4 @@ static int embed_parse(const json_t *body, size_t n, h2o_mem_pool_t *pool, float
     return 0;
 }
 
-static void auth_header(const llm_provider_t *p, char *buf, size_t cap)
-{
-    if (p->key == NULL || snprintf(buf, cap, "Authorization: Bearer %s", p->key) >= (int)cap)
-        buf[0] = '\0';
-}
-
-const llm_ops_t llm_openai_ops = {chat_request, chat_event, embed_request, embed_parse, auth_header};
+const llm_ops_t llm_openai_ops = {chat_request, chat_event, embed_request, embed_parse, "Authorization: Bearer "};

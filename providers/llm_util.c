@@ -1,4 +1,5 @@
 /* Small helpers shared by the providers: buffers, a few JSON readings, finish reasons. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,4 +115,11 @@ int llm_json_floats(const json_t *arr, h2o_mem_pool_t *pool, float **out, size_t
     *out = v;
     *dim = arr->len;
     return 0;
+}
+
+void llm_auth_header(const llm_provider_t *p, char *buf, size_t cap)
+{
+    const llm_ops_t *ops = p->kind == LLM_KIND_GEMINI ? &llm_gemini_ops : &llm_openai_ops;
+    if (p->kind == LLM_KIND_STUB || p->key == NULL || snprintf(buf, cap, "%s%s", ops->auth_prefix, p->key) >= (int)cap)
+        buf[0] = '\0';
 }

@@ -13,6 +13,7 @@
 
 #include "test/support/env.h"
 #include "test/support/http.h"
+#include "test/support/json.h"
 
 #define START_MS 10000
 
@@ -95,6 +96,20 @@ char *ts_mock_requests(ts_mock_t *m)
     char *text = control(m, "GET", "/_mock/requests", NULL, &r) == 0 ? strdup(r.body) : NULL;
     ts_resp_free(&r);
     return text;
+}
+
+yajl_val ts_mock_last_request(ts_mock_t *m)
+{
+    char *text = ts_mock_requests(m);
+    yajl_val all = text != NULL ? ts_json_parse(text, "the mock's requests") : NULL;
+    free(text);
+    if (all == NULL || !YAJL_IS_ARRAY(all) || all->u.array.len == 0) {
+        fprintf(stderr, "the mock received no request\n");
+        exit(1);
+    }
+    yajl_val last = all->u.array.values[--all->u.array.len]; /* taken out before the rest is freed */
+    ts_json_free(all);
+    return last;
 }
 
 int ts_mock_reset(ts_mock_t *m)

@@ -21,6 +21,10 @@ int ts_mock_script(ts_mock_t *m, const char *json);
 /* Every provider request the mock received so far, as JSON text (malloc'd), or NULL. */
 char *ts_mock_requests(ts_mock_t *m);
 
+/* The last provider request the mock received, parsed ({method, path, headers, body}); exits the
+ * test when there is none. Free with ts_json_free. */
+struct yajl_val_s *ts_mock_last_request(ts_mock_t *m);
+
 /* Forgets queued steps and recorded requests; 0 or -1. */
 int ts_mock_reset(ts_mock_t *m);
 
