@@ -14,7 +14,7 @@
 #include "pipeline/req.h"
 #include "pipeline/run.h"
 #include "pipeline/server.h"
-#include "pipeline/sse.h"
+#include "pipeline/run_sse.h"
 #include "pipeline/validate.h"
 
 #define TOKEN_HEX 64        /* 32 random bytes */
@@ -282,128 +282,40 @@ static void list_messages(req_t *r)
 /* One stream's state: malloc'd, because the run outlives a visitor who leaves. */
 typedef struct chat {
     server_thread_t *thread;
-    sse_t *sse; /* NULL once the visitor is gone */
-    run_t *run;
-    char conversation[37], answered[37], message_id[37], workspace[37], org[37];
-    db_query_t *store;
+    run_sse_t *out;
+    char conversation[37], answered[37], workspace[37], org[37];
+    unsigned tokens_in, tokens_out;
 } chat_t;
 
-static void sse_send(chat_t *c, const char *type, const char *json, size_t len)
+static void chat_close(chat_t *c)
 {
-    if (c->sse != NULL && sse_event(c->sse, type, json, len) != 0)
-        c->sse = NULL; /* dropped: on_gone already ran */
-}
-
-static void chat_event(void *arg, const char *type, const char *json, size_t len)
-{
-    sse_send(arg, type, json, len);
-}
-
-static int chat_backlogged(void *arg)
-{
-    chat_t *c = arg;
-    return c->sse != NULL && sse_backlogged(c->sse);
-}
-
-static void chat_writable(void *arg)
-{
-    chat_t *c = arg;
-    if (c->run != NULL)
-        run_sink_writable(c->run);
-}
-
-static void chat_gone(void *arg)
-{
-    chat_t *c = arg;
-    c->sse = NULL;
-    if (c->run != NULL)
-        run_sink_detach(c->run); /* finish the reply anyway: it is stored for the next poll */
-}
-
-/* message_start, one delta with the whole text, message_end: the shape of a live reply. */
-static void send_whole_reply(chat_t *c, const char *id, const char *content, unsigned tin, unsigned tout, int deltas)
-{
-    size_t len = strlen(content);
-    char *mem = malloc(len * 6 + 256);
-    if (mem == NULL)
-        abort();
-    json_out_t o = json_out_fixed(mem, len * 6 + 256);
-    if (deltas) {
-        json_out_obj_begin(&o);
-        json_out_key(&o, "text");
-        json_out_str(&o, content);
-        json_out_obj_end(&o);
-        sse_send(c, "delta", mem, json_out_len(&o));
-        o = json_out_fixed(mem, len * 6 + 256);
-    }
-    json_out_obj_begin(&o);
-    json_out_key(&o, "message_id");
-    json_out_str(&o, id);
-    json_out_key(&o, "content");
-    json_out_str(&o, content);
-    json_out_key(&o, "usage");
-    json_out_obj_begin(&o);
-    json_out_key(&o, "tokens_in");
-    json_out_int(&o, tin);
-    json_out_key(&o, "tokens_out");
-    json_out_int(&o, tout);
-    json_out_obj_end(&o);
-    json_out_obj_end(&o);
-    sse_send(c, "message_end", mem, json_out_len(&o));
-    free(mem);
-}
-
-static void message_start(chat_t *c, const char *id)
-{
-    char json[96];
-    int n = snprintf(json, sizeof(json), "{\"message_id\":\"%s\"}", id);
-    sse_send(c, "message_start", json, (size_t)n);
-}
-
-static void chat_free(chat_t *c)
-{
-    if (c->sse != NULL)
-        sse_end(c->sse);
-    if (c->run != NULL)
-        run_close(c->run);
+    run_sse_close(c->out);
     free(c);
 }
 
-typedef struct store_ctx {
-    chat_t *chat;
-    unsigned tin, tout;
-} store_ctx_t;
-
 static void on_stored(void *arg, const db_result_t *res)
 {
-    store_ctx_t *s = arg;
-    chat_t *c = s->chat;
-    c->store = NULL;
+    chat_t *c = arg;
     if (res->status != DB_OK || PQntuples(res->pg) != 1)
-        sse_send(c, "error", "{\"code\":\"unavailable\",\"detail\":\"The reply could not be stored\"}", 63);
+        run_sse_error(c->out, "unavailable", "The reply could not be stored");
     else
-        send_whole_reply(c, PQgetvalue(res->pg, 0, 0), PQgetvalue(res->pg, 0, 1), s->tin, s->tout, 0);
-    free(s);
-    chat_free(c);
+        run_sse_reply(c->out, PQgetvalue(res->pg, 0, 0), PQgetvalue(res->pg, 0, 1), c->tokens_in, c->tokens_out, 0);
+    chat_close(c);
 }
 
 static void on_run_done(void *arg, run_t *run, const run_result_t *res)
 {
     chat_t *c = arg;
-    (void)run;
     if (res->error_code != NULL) { /* nothing half-written is stored */
-        char json[256];
-        int n = snprintf(json, sizeof(json), "{\"code\":\"%s\",\"detail\":\"%s\"}", res->error_code, res->error_detail);
-        sse_send(c, "error", json, (size_t)n);
-        chat_free(c);
+        run_sse_error(c->out, res->error_code, res->error_detail);
+        chat_close(c);
         return;
     }
-    store_ctx_t *s = malloc(sizeof(*s));
-    if (s == NULL)
-        abort();
-    *s = (store_ctx_t){c, res->tokens_in, res->tokens_out};
-    const char *values[] = {c->message_id, c->conversation, res->text, c->answered, run_id(c->run)};
-    c->store = db_pool_query(c->thread->db[APP_POOL_FAST], &stmt_store, values, 5, 0, on_stored, s);
+    c->tokens_in = res->tokens_in;
+    c->tokens_out = res->tokens_out;
+    /* the reply's id is the run's: one id to find both */
+    const char *values[] = {run_id(run), c->conversation, res->text, c->answered, run_id(run)};
+    db_pool_query(c->thread->db[APP_POOL_FAST], &stmt_store, values, 5, 0, on_stored, c);
 }
 
 static void tool_services_done(run_t *run, const db_result_t *res)
@@ -481,12 +393,11 @@ static void on_context(req_t *r, const db_result_t *res)
     snprintf(c->org, sizeof(c->org), "%s", PQgetvalue(pg, 0, 1));
     snprintf(c->answered, sizeof(c->answered), "%s", PQgetvalue(pg, 0, 2));
     snprintf(c->workspace, sizeof(c->workspace), "%s", PQgetvalue(pg, 0, 12));
-    static const sse_callbacks_t cbs = {chat_writable, chat_gone};
-    c->sse = sse_start(r, &cbs, c);
+    c->out = run_sse_open(r);
     if (stored) { /* answered before: replay it */
-        message_start(c, PQgetvalue(pg, 0, 4));
-        send_whole_reply(c, PQgetvalue(pg, 0, 4), PQgetvalue(pg, 0, 5), 0, 0, 1);
-        chat_free(c);
+        run_sse_start(c->out, PQgetvalue(pg, 0, 4));
+        run_sse_reply(c->out, PQgetvalue(pg, 0, 4), PQgetvalue(pg, 0, 5), 0, 0, 1);
+        chat_close(c);
         return;
     }
     /* the earlier turns, as the model sees them */
@@ -513,11 +424,11 @@ static void on_context(req_t *r, const db_result_t *res)
         .on_done = on_run_done,
         .arg = c,
     };
-    run_sink_t sink = {chat_event, chat_backlogged, c};
-    c->run = run_start(r->thread, &spec, &sink);
+    run_sink_t sink = run_sse_sink(c->out);
+    run_t *run = run_start(r->thread, &spec, &sink);
+    run_sse_attach(c->out, run);
     free(prompt);
-    snprintf(c->message_id, sizeof(c->message_id), "%s", run_id(c->run));
-    message_start(c, c->message_id);
+    run_sse_start(c->out, run_id(run));
 }
 
 /* GET /api/v1/public/conversations/{id}/stream */

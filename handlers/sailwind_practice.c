@@ -6,14 +6,13 @@
 #include <string.h>
 
 #include "handlers/sailwind.h"
+#include "handlers/session_json.h"
 #include "pipeline/cursor.h"
 
 /* A practice session as both routes answer it: the session object of GET /api/v1/sessions/{id}
  * plus the names of what it role-plays (s the session, c, p, st its client, product, strategy). */
 #define PRACTICE_JSON                                                                                                  \
-    "json_build_object('id', s.id, 'kind', s.kind, 'status', s.status,"                                               \
-    " 'client_id', s.client_id, 'product_id', s.product_id, 'strategy_id', s.strategy_id,"                            \
-    " 'assignment_id', s.assignment_id, 'score', s.score, 'created_at', " SQL_RFC3339("s.created_at") ","             \
+    "json_build_object(" SESSION_JSON_MEMBERS("s") ","                                                                 \
     " 'client_name', c.name, 'product_name', p.name, 'strategy_name', st.name)::text"
 
 #define PRACTICE_JOINS                                                                                                 \

@@ -4,6 +4,7 @@
  * deleted through this module; the turns are read with GET .../interactions, oldest first. */
 #include <string.h>
 
+#include "handlers/coach.h"
 #include "handlers/handlers.h"
 #include "pipeline/cursor.h"
 #include "pipeline/principal.h"
@@ -103,6 +104,8 @@ static void list_interactions(req_t *r)
 
 static const app_route_t session_routes[] = {
     {"GET", "/api/v1/sessions/{id}/interactions", list_interactions, 0, APP_AUTH_REQUIRED},
+    {"POST", "/api/v1/sessions/{id}/messages", coach_post_message, ROUTE_JSON_BODY, APP_AUTH_REQUIRED},
+    {"POST", "/api/v1/sessions/{id}/end", assessment_end_session, 0, APP_AUTH_REQUIRED},
 };
 
 static const resource_t *const session_resources[] = {&sessions};
@@ -110,6 +113,8 @@ static const resource_t *const session_resources[] = {&sessions};
 void sessions_register(app_t *app)
 {
     app_add_stmt(app, &stmt_interactions);
+    coach_register(app);
+    assessment_register(app);
     resource_module(app, "sessions", session_resources, sizeof(session_resources) / sizeof(session_resources[0]),
                     session_routes, sizeof(session_routes) / sizeof(session_routes[0]));
 }

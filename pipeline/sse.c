@@ -182,6 +182,7 @@ void sse_end(sse_t *s)
     if (s->gone || s->ending)
         return;
     s->ending = 1;
+    s->cb = (sse_callbacks_t){0}; /* the owner is done with it; a late disconnect tells nobody */
     if (h2o_timeout_is_linked(&s->keepalive))
         h2o_timeout_unlink(&s->keepalive);
     flush(s);

@@ -1,0 +1,263 @@
+/* Coaching conversations: POST /api/v1/sessions/{id}/messages stores the user's turn and streams
+ * the assistant's reply with the public stream's events. A chat session talks to the sales coach
+ * (with tools over the organization's playbook); a practice session makes the model play the
+ * client the rep is selling to. Turns are stored as interactions, the reply with its run's id. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/coach.h"
+#include "pipeline/cursor.h"
+#include "pipeline/json.h"
+#include "pipeline/principal.h"
+#include "pipeline/req.h"
+#include "pipeline/run_sse.h"
+#include "pipeline/server.h"
+#include "pipeline/validate.h"
+
+#define HISTORY_TURNS "30"
+
+/* $1 organization, $2 user, $3 session, $4 content, $5 quota. Stores the user's turn unless the
+ * session is over or the organization over quota. One row: whether the session is the caller's,
+ * its status and kind, the stored turn's id, the earlier turns (JSON, oldest first), whether
+ * over quota, and the practice context (client, product, strategy as JSON or NULL). */
+static const db_stmt_t stmt_turn = {
+    "coach_turn",
+    "WITH s AS (SELECT * FROM sessions WHERE organization_id = $1::uuid AND user_id = $2::uuid AND id = $3::uuid),"
+    " q AS (SELECT " RUN_SQL_OVER_QUOTA("$1", "$5") " AS over),"
+    " hist AS (SELECT i.role, i.content, i.created_at, i.id FROM interactions i JOIN s ON i.session_id = s.id"
+    "   WHERE i.role IN ('user', 'assistant') ORDER BY i.created_at DESC, i.id DESC LIMIT " HISTORY_TURNS "),"
+    " ins AS (INSERT INTO interactions (session_id, role, content)"
+    "   SELECT s.id, 'user', $4 FROM s, q WHERE s.status = 'active' AND NOT q.over RETURNING id)"
+    " SELECT EXISTS (SELECT 1 FROM s), (SELECT status FROM s), (SELECT kind FROM s), (SELECT id FROM ins),"
+    "  (SELECT coalesce(json_agg(json_build_object('role', h.role, 'content', h.content)"
+    "     ORDER BY h.created_at, h.id), '[]')::text FROM hist h),"
+    "  (SELECT over FROM q),"
+    "  (SELECT json_build_object('name', c.name, 'industry', c.industry, 'size', c.size, 'notes', c.notes,"
+    "     'archetype', a.name, 'archetype_description', a.description, 'traits', a.traits)::text"
+    "   FROM s JOIN clients c ON c.id = s.client_id AND c.organization_id = s.organization_id"
+    "   LEFT JOIN client_archetypes a ON a.id = c.archetype_id),"
+    "  (SELECT json_build_object('name', p.name, 'description', p.description, 'price_cents', p.price_cents,"
+    "     'currency', p.currency)::text"
+    "   FROM s JOIN products p ON p.id = s.product_id AND p.organization_id = s.organization_id),"
+    "  (SELECT json_build_object('name', g.name, 'playbook', g.playbook, 'objections', g.objections)::text"
+    "   FROM s JOIN strategies g ON g.id = s.strategy_id AND g.organization_id = s.organization_id)",
+    5, 0};
+
+/* $1 the reply's id (its run's), $2 session, $3 content. */
+static const db_stmt_t stmt_store = {
+    "coach_store",
+    "INSERT INTO interactions (id, session_id, role, content, run_id) VALUES ($1::uuid, $2::uuid, 'assistant', $3,"
+    " $1::uuid) RETURNING id",
+    3, 0};
+
+/* The coach's tools: the organization's playbook by (part of) a name, taken literally. $1
+ * organization, $2 the name. */
+#define LOOKUP(name, table, fields)                                                                                    \
+    static const db_stmt_t stmt_##name = {                                                                             \
+        "coach_tool_" #name,                                                                                           \
+        "SELECT json_build_object('matches', coalesce(json_agg(x), '[]'))::text FROM (SELECT " fields " FROM " table   \
+        " t WHERE t.organization_id = $1::uuid AND strpos(lower(t.name), lower($2::text)) > 0"                         \
+        " ORDER BY t.name LIMIT 5) x",                                                                                 \
+        2, DB_STMT_READONLY}
+LOOKUP(client, "clients", "t.id, t.name, t.industry, t.size, t.notes");
+LOOKUP(product, "products", "t.id, t.name, t.description, t.price_cents, t.currency");
+LOOKUP(strategy, "strategies", "t.id, t.name, t.playbook, t.objections");
+
+typedef struct coach {
+    server_thread_t *thread;
+    run_sse_t *out;
+    char session[37], org[37];
+    const char *reply;
+    unsigned tokens_in, tokens_out;
+} coach_t;
+
+static void coach_close(coach_t *c)
+{
+    run_sse_close(c->out);
+    free(c);
+}
+
+static void on_stored(void *arg, const db_result_t *res)
+{
+    coach_t *c = arg;
+    if (res->status != DB_OK || PQntuples(res->pg) != 1)
+        run_sse_error(c->out, "unavailable", "The reply could not be stored");
+    else
+        run_sse_reply(c->out, PQgetvalue(res->pg, 0, 0), c->reply, c->tokens_in, c->tokens_out, 0);
+    coach_close(c);
+}
+
+static void on_run_done(void *arg, run_t *run, const run_result_t *res)
+{
+    coach_t *c = arg;
+    if (res->error_code != NULL) {
+        run_sse_error(c->out, res->error_code, res->error_detail);
+        coach_close(c);
+        return;
+    }
+    c->reply = res->text; /* the run's, valid until it is closed */
+    c->tokens_in = res->tokens_in;
+    c->tokens_out = res->tokens_out;
+    const char *values[] = {run_id(run), c->session, res->text};
+    db_pool_query(c->thread->db[APP_POOL_FAST], &stmt_store, values, 3, 0, on_stored, c);
+}
+
+/* ---- tools -------------------------------------------------------------------------------- */
+
+static void lookup_done(run_t *run, const db_result_t *res)
+{
+    run_tool_result(run, res->status == DB_OK ? PQgetvalue(res->pg, 0, 0) : "{\"error\":\"unavailable\"}");
+}
+
+/* The "name" argument, or "" (every row) when the model gave none. */
+static void lookup(run_t *run, const char *arguments, const db_stmt_t *stmt)
+{
+    coach_t *c = run_tool_ctx(run);
+    h2o_mem_pool_t pool;
+    h2o_mem_init_pool(&pool);
+    json_t *args = json_parse(&pool, arguments, strlen(arguments), NULL, 0);
+    json_t *name = args != NULL ? json_get(args, "name") : NULL;
+    char *text = strndup(name != NULL && name->type == JSON_STRING ? name->str : "", 200);
+    h2o_mem_clear_pool(&pool);
+    if (text == NULL)
+        abort();
+    const char *values[] = {c->org, text};
+    run_query(run, stmt, values, 2, lookup_done);
+    free(text);
+}
+
+static void tool_client(run_t *run, const char *arguments)
+{
+    lookup(run, arguments, &stmt_client);
+}
+
+static void tool_product(run_t *run, const char *arguments)
+{
+    lookup(run, arguments, &stmt_product);
+}
+
+static void tool_strategy(run_t *run, const char *arguments)
+{
+    lookup(run, arguments, &stmt_strategy);
+}
+
+#define NAME_SCHEMA "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}}}"
+
+static const run_tool_t coach_tools[] = {
+    {"get_client", "Finds the organization's clients by (part of) their name.", NAME_SCHEMA, tool_client},
+    {"get_product", "Finds the organization's products by (part of) their name.", NAME_SCHEMA, tool_product},
+    {"get_strategy", "Finds the organization's sales strategies by (part of) their name.", NAME_SCHEMA, tool_strategy},
+};
+
+/* ---- the route ---------------------------------------------------------------------------- */
+
+static const vfield_t message_fields[] = {
+    {"content", V_STRING, V_REQUIRED, 1, 8000},
+};
+
+static char *coach_prompt(const principal_t *p, const PGresult *pg)
+{
+    char *out = NULL;
+    size_t len;
+    FILE *f = open_memstream(&out, &len);
+    if (f == NULL)
+        abort();
+    if (strcmp(PQgetvalue(pg, 0, 2), "practice") == 0)
+        fprintf(f,
+                "This is a sales role-play. You play the client described below; the user is a sales rep "
+                "pitching the product to you. Stay in character, answer as that client would, raise the "
+                "objections such a client has, and never mention that you are an AI or a coach.\n\n"
+                "Client: %s\n\nProduct being pitched: %s\n\nStrategy the rep was given: %s",
+                PQgetisnull(pg, 0, 6) ? "{}" : PQgetvalue(pg, 0, 6), PQgetisnull(pg, 0, 7) ? "{}" : PQgetvalue(pg, 0, 7),
+                PQgetisnull(pg, 0, 8) ? "{}" : PQgetvalue(pg, 0, 8));
+    else
+        fprintf(f,
+                "You are a sales coach helping %s improve: discovery, pitching, objection handling and "
+                "closing. Be concrete and brief. Use the tools to look up the organization's clients, "
+                "products and strategies when the conversation names them.",
+                p->name[0] ? p->name : "a sales rep");
+    if (fclose(f) != 0)
+        abort();
+    return out;
+}
+
+static void on_turn(req_t *r, const db_result_t *res)
+{
+    if (res->status != DB_OK) {
+        req_respond_db_error(r, res);
+        return;
+    }
+    const PGresult *pg = res->pg;
+    if (strcmp(PQgetvalue(pg, 0, 0), "t") != 0) {
+        req_respond_error(r, 404, "not_found", "Not found");
+        return;
+    }
+    if (strcmp(PQgetvalue(pg, 0, 5), "t") == 0) {
+        req_add_header(r, "retry-after", "60");
+        req_respond_error(r, 429, "rate_limited", "The assistant's hourly quota is used up; try again later");
+        return;
+    }
+    if (PQgetisnull(pg, 0, 3)) {
+        req_respond_error(r, 409, "conflict", "This session has ended");
+        return;
+    }
+    json_t *hist = json_parse(&r->h2o->pool, PQgetvalue(pg, 0, 4), (size_t)PQgetlength(pg, 0, 4), NULL, 0);
+    size_t nhist = hist != NULL ? hist->len : 0;
+    llm_message_t *history = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*history) * (nhist ? nhist : 1));
+    for (size_t i = 0; i < nhist; i++)
+        history[i] = (llm_message_t){strcmp(json_get(hist->items[i], "role")->str, "user") == 0 ? LLM_USER : LLM_ASSISTANT,
+                                     json_get(hist->items[i], "content")->str};
+    coach_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->thread = r->thread;
+    snprintf(c->session, sizeof(c->session), "%s", (const char *)r->state);
+    snprintf(c->org, sizeof(c->org), "%s", r->principal->org_id);
+    int practice = strcmp(PQgetvalue(pg, 0, 2), "practice") == 0;
+    char *prompt = coach_prompt(r->principal, pg);
+    run_spec_t spec = {
+        .kind = practice ? "practice" : "coach_chat",
+        .org_id = r->principal->org_id,
+        .user_id = r->principal->user_id,
+        .subject_id = c->session,
+        .system_prompt = prompt,
+        .history = history,
+        .nhistory = nhist,
+        .input = json_get(r->body, "content")->str,
+        .tools = practice ? NULL : coach_tools, /* in character, the client has no lookup tools */
+        .ntools = practice ? 0 : sizeof(coach_tools) / sizeof(coach_tools[0]),
+        .tool_ctx = c,
+        .on_done = on_run_done,
+        .arg = c,
+    };
+    c->out = run_sse_open(r);
+    run_sink_t sink = run_sse_sink(c->out);
+    run_t *run = run_start(r->thread, &spec, &sink);
+    run_sse_attach(c->out, run);
+    free(prompt);
+    run_sse_start(c->out, run_id(run));
+}
+
+void coach_post_message(req_t *r)
+{
+    h2o_iovec_t id = req_param(r, "id");
+    char *session = h2o_mem_alloc_pool(&r->h2o->pool, 37);
+    if (!validate_uuid(id.base, id.len, session)) {
+        req_respond_error(r, 404, "not_found", "Not found");
+        return;
+    }
+    if (validate_body(r, &VSCHEMA(message_fields), V_FULL) != 0)
+        return;
+    r->state = session;
+    const char *values[] = {r->principal->org_id, r->principal->user_id, session, json_get(r->body, "content")->str,
+                            r->thread->app->run_settings->quota_text};
+    req_query(r, &stmt_turn, values, 5, on_turn);
+}
+
+void coach_register(app_t *app)
+{
+    const db_stmt_t *stmts[] = {&stmt_turn, &stmt_store, &stmt_client, &stmt_product, &stmt_strategy};
+    for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
+        app_add_stmt(app, stmts[i]);
+}
