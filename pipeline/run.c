@@ -58,6 +58,7 @@ typedef struct owned_msg {
 } owned_msg_t;
 
 struct run {
+    h2o_linklist_t link; /* in thread->runs */
     server_thread_t *thread;
     const run_settings_t *settings;
     const llm_chain_t *chain;
@@ -232,6 +233,7 @@ static void record_call(run_t *run, const llm_result_t *res, const char *status)
 
 static void free_run(run_t *run)
 {
+    h2o_linklist_unlink(&run->link);
     for (size_t i = 0; i < run->nmsgs; i++) {
         owned_msg_t *m = &run->msgs[i];
         free(m->content);
@@ -622,6 +624,7 @@ run_t *run_start(server_thread_t *thread, const run_spec_t *spec, const run_sink
     if (sink != NULL)
         run->sink = *sink;
     run->start_ms = now_ms();
+    h2o_linklist_insert(&thread->runs, &run->link);
 
     if (spec->system_prompt != NULL)
         add_msg(run, LLM_SYSTEM, spec->system_prompt);
@@ -679,6 +682,16 @@ void run_cancel(run_t *run)
         run->query = NULL;
     }
     finish(run, "cancelled", "The run was cancelled");
+}
+
+void run_cancel_all(server_thread_t *thread)
+{
+    h2o_linklist_t *node = thread->runs.next;
+    while (node != &thread->runs) {
+        h2o_linklist_t *next = node->next; /* cancelling may free the run */
+        run_cancel(H2O_STRUCT_FROM_MEMBER(run_t, link, node));
+        node = next;
+    }
 }
 
 void run_close(run_t *run)

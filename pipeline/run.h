@@ -96,6 +96,9 @@ void run_sink_detach(run_t *run);
 /* Stops the provider call; on_done follows with error_code "cancelled". */
 void run_cancel(run_t *run);
 
+/* Cancels every run of the thread (shutdown). */
+void run_cancel_all(server_thread_t *thread);
+
 /* Writes the run's record (status from the result given to on_done) and frees the run. */
 void run_close(run_t *run);
 

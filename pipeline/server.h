@@ -46,6 +46,8 @@ struct server_thread {
     } db_stats[2];
     uint64_t request_seq;
     uint64_t inflight;       /* app requests not yet disposed */
+    h2o_linklist_t runs;     /* AI pipeline runs alive on this thread (they outlive requests) */
+    int runs_cancelled;      /* shutdown's deadline passed and the runs were told to stop */
     uint64_t connections;    /* accepted and not yet closed */
     /* One H2O timeout list per distinct app.timeout value (H2O's lists have a fixed duration). */
     struct {

@@ -467,15 +467,12 @@ static size_t hang_up_after_delta(char *data, size_t size, size_t nmemb, void *a
     return memmem(data, size * nmemb, "event: delta", 12) != NULL ? 0 : size * nmemb;
 }
 
-static void test_disconnect(const char *handle, ts_version_t v)
+/* Opens c's stream and hangs up at the first delta. */
+static void hang_up(const conv_t *c, ts_version_t v)
 {
-    conv_t c;
-    open_conversation(handle, &c);
-    char *msg = say(&c, "Tell me a story.");
-    CHECK_INT(ts_mock_script(mock, "{\"text\":\"Once upon a time there was a shop.\",\"trickle_ms\":60}"), 0);
     char url[256], auth[160];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s/stream", ts_server_http_port(srv), c.path);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c.token);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s/stream", ts_server_http_port(srv), c->path);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
     CURL *e = curl_easy_init();
     ts_http_setup_easy(e, v, 10000);
     struct curl_slist *h = curl_slist_append(NULL, auth);
@@ -485,6 +482,15 @@ static void test_disconnect(const char *handle, ts_version_t v)
     CHECK_INT(curl_easy_perform(e), CURLE_WRITE_ERROR);
     curl_easy_cleanup(e);
     curl_slist_free_all(h);
+}
+
+static void test_disconnect(const char *handle, ts_version_t v)
+{
+    conv_t c;
+    open_conversation(handle, &c);
+    char *msg = say(&c, "Tell me a story.");
+    CHECK_INT(ts_mock_script(mock, "{\"text\":\"Once upon a time there was a shop.\",\"trickle_ms\":60}"), 0);
+    hang_up(&c, v);
 
     /* the run goes on: the whole reply appears, once */
     int64_t end = ts_now_ms() + 10000;
@@ -583,9 +589,19 @@ int main(void)
     CHECK(strstr(log, GROQ_KEY) == NULL);
     CHECK(strstr(log, "0123456789abcdef") == NULL);
 
+    /* SIGTERM while a run whose visitor left is still writing: the server waits for it, stores
+     * the reply, then exits cleanly */
+    conv_t last;
+    open_conversation(handle, &last);
+    char *msg = say(&last, "One more thing.");
+    CHECK_INT(ts_mock_script(mock, "{\"text\":\"Sure, here is the last answer.\",\"trickle_ms\":150}"), 0);
+    hang_up(&last, TS_H1);
+    CHECK_INT(ts_server_stop(srv), 0);
+    CHECK_INT(replies_to(msg), 1);
+    free(msg);
+
     PQfinish(db);
     ts_who_free(&owner);
-    CHECK_INT(ts_server_stop(srv), 0);
     ts_server_free(srv);
     ts_mock_stop(mock);
     curl_global_cleanup();
