@@ -1,6 +1,7 @@
 /* Personal goals: each user's own, invisible to everyone else (another user's goal is a 404).
- * GET /goals/{id}/tasks lists the steps a goal was planned into; planning a goal into tasks
- * belongs to the AI pipeline and joins this module with it. */
+ * GET /goals/{id}/tasks lists the steps a goal was planned into by POST /goals/{id}/plan
+ * (goals_plan.c). */
+#include "handlers/goals.h"
 #include "handlers/handlers.h"
 #include "pipeline/cursor.h"
 #include "pipeline/req.h"
@@ -73,6 +74,7 @@ static void list_goal_tasks(req_t *r)
 
 static const app_route_t goal_routes[] = {
     {"GET", "/api/v1/goals/{id}/tasks", list_goal_tasks, 0, APP_AUTH_REQUIRED},
+    {"POST", "/api/v1/goals/{id}/plan", goals_plan, 0, APP_AUTH_REQUIRED},
 };
 
 static const resource_t *const goal_resources[] = {&goals};
@@ -81,6 +83,7 @@ void goals_register(app_t *app)
 {
     app_add_stmt(app, &stmt_goal_owned);
     app_add_stmt(app, &stmt_goal_tasks);
+    goals_plan_register(app);
     resource_module(app, "goals", goal_resources, sizeof(goal_resources) / sizeof(goal_resources[0]), goal_routes,
                     sizeof(goal_routes) / sizeof(goal_routes[0]));
 }

@@ -19,6 +19,9 @@ static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY "/api/v1/sessions
                                                                "  app.auth: required\n"
                                                                "/api/v1/sailwind:\n"
                                                                "  app.handler: sailwind\n"
+                                                               "  app.auth: required\n"
+                                                               "/api/v1/goals:\n"
+                                                               "  app.handler: goals\n"
                                                                "  app.auth: required\n";
 
 static ts_mock_t *mock;
@@ -220,6 +223,70 @@ static void test_practice(const ts_who_t *admin, const ts_who_t *rep)
     free(session);
 }
 
+/* The titles of a goal's tasks, in plan order, joined by '|'. */
+static void goal_titles(const ts_who_t *w, const char *goal, char *out, size_t cap)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/goals/%s/tasks", goal);
+    yajl_val t = TS_REST_JSON("GET", path, w, NULL, 200);
+    out[0] = '\0';
+    for (size_t i = 0; i < ts_json_len(ts_json_get(t, "items")); i++) {
+        const char *title = ts_json_get_str(ts_json_index(ts_json_get(t, "items"), i), "title");
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? "|" : "", title ? title : "?");
+    }
+    ts_json_free(t);
+}
+
+static void test_plan(const ts_who_t *w, const ts_who_t *other)
+{
+    yajl_val t = TS_REST_JSON("POST", "/api/v1/goals", w, "{\"title\":\"Run a 10k\",\"target_date\":\"2026-12-31\"}", 201);
+    const char *got = t != NULL ? ts_json_get_str(t, "id") : NULL;
+    REQUIRE(got != NULL);
+    char goal[40], path[160], titles[256];
+    snprintf(goal, sizeof(goal), "%s", got);
+    ts_json_free(t);
+    snprintf(path, sizeof(path), "/api/v1/goals/%s/plan", goal);
+
+    /* three calls in one round, the second refused by the tool (estimate 0), then a sentence */
+    ts_mock_reset(mock);
+    CHECK_INT(ts_mock_script(mock,
+                             "[{\"tool_calls\":["
+                             "{\"id\":\"a\",\"name\":\"create_task\",\"arguments\":\"{\\\"title\\\":\\\"Buy shoes\\\",\\\"estimate_minutes\\\":60}\"},"
+                             "{\"id\":\"b\",\"name\":\"create_task\",\"arguments\":\"{\\\"title\\\":\\\"Nap\\\",\\\"estimate_minutes\\\":0}\"},"
+                             "{\"id\":\"c\",\"name\":\"create_task\",\"arguments\":\"{\\\"title\\\":\\\"First run\\\",\\\"estimate_minutes\\\":45,"
+                             "\\\"due_date\\\":\\\"2026-12-01\\\"}\"}]},"
+                             "{\"text\":\"Planned.\"}]"),
+              0);
+    t = TS_REST_JSON("POST", path, w, NULL, 201);
+    REQUIRE(t != NULL);
+    CHECK_STR(ts_json_get_str(t, "goal_id"), goal);
+    CHECK_INT(ts_json_len(ts_json_get(t, "tasks")), 2);
+    CHECK_STR(ts_json_get_str(t, "tasks", "0", "title"), "Buy shoes");
+    CHECK_INT(ts_json_get_int(t, "tasks", "0", "estimate_minutes"), 60);
+    CHECK_STR(ts_json_get_str(t, "tasks", "1", "due_date"), "2026-12-01");
+    CHECK_STR(ts_json_get_str(t, "tasks", "1", "status"), "pending");
+    ts_json_free(t);
+    goal_titles(w, goal, titles, sizeof(titles));
+    CHECK_STR(titles, "Buy shoes|First run");
+    /* the refused call was answered with why, for the model to fix */
+    char *reqs = ts_mock_requests(mock);
+    CHECK_CONTAINS(reqs, "greater than or equal to 1");
+    free(reqs);
+
+    /* planning again replaces the pending plan; a failed planner changes nothing */
+    CHECK_INT(ts_mock_script(mock, "[{\"tool_calls\":[{\"id\":\"d\",\"name\":\"create_task\","
+                                    "\"arguments\":\"{\\\"title\\\":\\\"Sign up\\\",\\\"estimate_minutes\\\":10}\"}]},{\"text\":\"ok\"}]"),
+              0);
+    ts_json_free(TS_REST_JSON("POST", path, w, NULL, 201));
+    goal_titles(w, goal, titles, sizeof(titles));
+    CHECK_STR(titles, "Sign up");
+    CHECK_INT(ts_mock_script(mock, "{\"status\":500}"), 0);
+    TS_REST_ERROR("POST", path, w, NULL, 503, "unavailable");
+    goal_titles(w, goal, titles, sizeof(titles));
+    CHECK_STR(titles, "Sign up");
+    TS_REST_ERROR("POST", path, other, NULL, 404, "not_found");
+}
+
 static void test_quota(void)
 {
     /* RUN_QUOTA_PER_HOUR=3: an organization with three runs in the last hour is refused */
@@ -262,6 +329,12 @@ int main(void)
     test_chat(&admin, &rep, &other);
     test_practice(&admin2, &rep2);
     test_quota();
+    ts_who_t planner, planner2;
+    ts_who_make(&planner, NULL, ts_jwt_unique("org_plan"), "member");
+    ts_who_make(&planner2, NULL, planner.org, "member");
+    test_plan(&planner, &planner2);
+    ts_who_free(&planner);
+    ts_who_free(&planner2);
 
     PQfinish(db);
     ts_who_free(&admin);
