@@ -2,6 +2,7 @@
  * session is first assessed by the model (a run of kind "assessment" over the transcript), and
  * its per-skill scores are stored as skill_assessments, move the rep's user_skills levels, and
  * give the session its score, all in one statement. */
+#define _GNU_SOURCE 1 /* asprintf */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +57,6 @@ static const db_stmt_t stmt_end = {
     "   FROM sc WHERE EXISTS (SELECT 1 FROM s WHERE s.kind = 'practice'))) || jsonb_build_object('levels_moved',"
     "   (SELECT count(*) FROM l)))::text FROM s",
     4, 0};
-
-static void not_found(req_t *r)
-{
-    req_respond_error(r, 404, "not_found", "Not found");
-}
 
 /* Outlives the request: the model's assessment is stored even when the caller has gone. */
 typedef struct assess {
@@ -141,33 +137,22 @@ static void on_assessed(void *arg, run_t *run, const run_result_t *res)
 
 static char *assessor_prompt(const char *skills)
 {
-    char *out = NULL;
-    size_t len;
-    FILE *f = open_memstream(&out, &len);
-    if (f == NULL)
-        abort();
-    fprintf(f,
-            "You assess a sales practice role-play between a REP (the user) and a CLIENT played by an AI. "
-            "Score the rep from 0 to 100 on each of these skills (key: name):\n%s\n\n"
-            "Answer with JSON only, no prose: {\"scores\": {\"<key>\": {\"score\": <0-100>, \"feedback\": \"<one "
-            "or two sentences>\"}}}",
-            skills);
-    if (fclose(f) != 0)
+    char *out;
+    if (asprintf(&out,
+                 "You assess a sales practice role-play between a REP (the user) and a CLIENT played by an AI. "
+                 "Score the rep from 0 to 100 on each of these skills (key: name):\n%s\n\n"
+                 "Answer with JSON only, no prose: {\"scores\": {\"<key>\": {\"score\": <0-100>, \"feedback\": "
+                 "\"<one or two sentences>\"}}}",
+                 skills) < 0)
         abort();
     return out;
 }
 
 static void on_loaded(req_t *r, const db_result_t *res)
 {
-    if (res->status != DB_OK) {
-        req_respond_db_error(r, res);
+    if (run_context_check(r, res, -1) != 0) /* the quota applies only to a practice's assessment */
         return;
-    }
     const PGresult *pg = res->pg;
-    if (strcmp(PQgetvalue(pg, 0, 0), "t") != 0) {
-        not_found(r);
-        return;
-    }
     if (strcmp(PQgetvalue(pg, 0, 2), "active") != 0) {
         req_respond_error(r, 409, "conflict", "This session has already ended");
         return;
@@ -213,7 +198,7 @@ void assessment_end_session(req_t *r)
     h2o_iovec_t id = req_param(r, "id");
     char *session = h2o_mem_alloc_pool(&r->h2o->pool, 37);
     if (!validate_uuid(id.base, id.len, session)) {
-        not_found(r);
+        req_respond_error(r, 404, "not_found", "Not found");
         return;
     }
     r->state = session;

@@ -2,6 +2,7 @@
  * the assistant's reply with the public stream's events. A chat session talks to the sales coach
  * (with tools over the organization's playbook); a practice session makes the model play the
  * client the rep is selling to. Turns are stored as interactions, the reply with its run's id. */
+#define _GNU_SOURCE 1 /* asprintf */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,46 +159,33 @@ static const vfield_t message_fields[] = {
 
 static char *coach_prompt(const principal_t *p, const PGresult *pg)
 {
-    char *out = NULL;
-    size_t len;
-    FILE *f = open_memstream(&out, &len);
-    if (f == NULL)
-        abort();
+    char *out;
+    int n;
     if (strcmp(PQgetvalue(pg, 0, 2), "practice") == 0)
-        fprintf(f,
-                "This is a sales role-play. You play the client described below; the user is a sales rep "
-                "pitching the product to you. Stay in character, answer as that client would, raise the "
-                "objections such a client has, and never mention that you are an AI or a coach.\n\n"
-                "Client: %s\n\nProduct being pitched: %s\n\nStrategy the rep was given: %s",
-                PQgetisnull(pg, 0, 6) ? "{}" : PQgetvalue(pg, 0, 6), PQgetisnull(pg, 0, 7) ? "{}" : PQgetvalue(pg, 0, 7),
-                PQgetisnull(pg, 0, 8) ? "{}" : PQgetvalue(pg, 0, 8));
+        n = asprintf(&out,
+                     "This is a sales role-play. You play the client described below; the user is a sales rep "
+                     "pitching the product to you. Stay in character, answer as that client would, raise the "
+                     "objections such a client has, and never mention that you are an AI or a coach.\n\n"
+                     "Client: %s\n\nProduct being pitched: %s\n\nStrategy the rep was given: %s",
+                     PQgetisnull(pg, 0, 6) ? "{}" : PQgetvalue(pg, 0, 6),
+                     PQgetisnull(pg, 0, 7) ? "{}" : PQgetvalue(pg, 0, 7),
+                     PQgetisnull(pg, 0, 8) ? "{}" : PQgetvalue(pg, 0, 8));
     else
-        fprintf(f,
-                "You are a sales coach helping %s improve: discovery, pitching, objection handling and "
-                "closing. Be concrete and brief. Use the tools to look up the organization's clients, "
-                "products and strategies when the conversation names them.",
-                p->name[0] ? p->name : "a sales rep");
-    if (fclose(f) != 0)
+        n = asprintf(&out,
+                     "You are a sales coach helping %s improve: discovery, pitching, objection handling and "
+                     "closing. Be concrete and brief. Use the tools to look up the organization's clients, "
+                     "products and strategies when the conversation names them.",
+                     p->name[0] ? p->name : "a sales rep");
+    if (n < 0)
         abort();
     return out;
 }
 
 static void on_turn(req_t *r, const db_result_t *res)
 {
-    if (res->status != DB_OK) {
-        req_respond_db_error(r, res);
+    if (run_context_check(r, res, 5) != 0)
         return;
-    }
     const PGresult *pg = res->pg;
-    if (strcmp(PQgetvalue(pg, 0, 0), "t") != 0) {
-        req_respond_error(r, 404, "not_found", "Not found");
-        return;
-    }
-    if (strcmp(PQgetvalue(pg, 0, 5), "t") == 0) {
-        req_add_header(r, "retry-after", "60");
-        req_respond_error(r, 429, "rate_limited", "The assistant's hourly quota is used up; try again later");
-        return;
-    }
     if (PQgetisnull(pg, 0, 3)) {
         req_respond_error(r, 409, "conflict", "This session has ended");
         return;

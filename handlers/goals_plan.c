@@ -1,6 +1,7 @@
 /* POST /api/v1/goals/{id}/plan: the planner agent breaks the caller's goal into tasks through its
  * create_task tool. Tasks are collected during the run and written when it succeeds, in one
  * statement that also replaces the goal's earlier pending plan, so a failed run writes nothing. */
+#define _GNU_SOURCE 1 /* asprintf */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,20 +139,9 @@ static void on_planned(void *arg, run_t *run, const run_result_t *res)
 
 static void on_goal(req_t *r, const db_result_t *res)
 {
-    if (res->status != DB_OK) {
-        req_respond_db_error(r, res);
+    if (run_context_check(r, res, 4) != 0)
         return;
-    }
     const PGresult *pg = res->pg;
-    if (strcmp(PQgetvalue(pg, 0, 0), "t") != 0) {
-        req_respond_error(r, 404, "not_found", "Not found");
-        return;
-    }
-    if (strcmp(PQgetvalue(pg, 0, 4), "t") == 0) {
-        req_add_header(r, "retry-after", "60");
-        req_respond_error(r, 429, "rate_limited", "The assistant's hourly quota is used up; try again later");
-        return;
-    }
     plan_t *p = calloc(1, sizeof(*p));
     size_t cap = 64 * 1024;
     if (p == NULL || (p->mem = malloc(cap)) == NULL)
@@ -164,22 +154,15 @@ static void on_goal(req_t *r, const db_result_t *res)
     snprintf(p->goal, sizeof(p->goal), "%s", (const char *)r->state);
     r->on_gone = on_req_gone;
     r->on_gone_arg = p;
-    char *prompt = NULL, *input = NULL;
-    size_t len;
-    FILE *f = open_memstream(&prompt, &len);
-    if (f == NULL)
-        abort();
-    fprintf(f,
-            "You are a planner. Break the user's goal into 3 to 8 concrete tasks, in the order to do them. "
-            "Call create_task once per task with a short title, an estimate in minutes (at most 1440) and, "
-            "when it helps, a due_date (YYYY-MM-DD) between today (%s) and the goal's target date. Then "
-            "reply with one sentence.",
-            PQgetvalue(pg, 0, 5));
-    if (fclose(f) != 0 || (f = open_memstream(&input, &len)) == NULL)
-        abort();
-    fprintf(f, "Goal: %s\nDetails: %s\nTarget date: %s", PQgetvalue(pg, 0, 1), PQgetvalue(pg, 0, 2),
-            PQgetisnull(pg, 0, 3) ? "none" : PQgetvalue(pg, 0, 3));
-    if (fclose(f) != 0)
+    char *prompt, *input;
+    if (asprintf(&prompt,
+                 "You are a planner. Break the user's goal into 3 to 8 concrete tasks, in the order to do them. "
+                 "Call create_task once per task with a short title, an estimate in minutes (at most 1440) and, "
+                 "when it helps, a due_date (YYYY-MM-DD) between today (%s) and the goal's target date. Then "
+                 "reply with one sentence.",
+                 PQgetvalue(pg, 0, 5)) < 0 ||
+        asprintf(&input, "Goal: %s\nDetails: %s\nTarget date: %s", PQgetvalue(pg, 0, 1), PQgetvalue(pg, 0, 2),
+                 PQgetisnull(pg, 0, 3) ? "none" : PQgetvalue(pg, 0, 3)) < 0)
         abort();
     run_spec_t spec = {
         .kind = "planner",

@@ -12,6 +12,11 @@
 #include "pipeline/server.h"
 
 #define IDEM_KEY_MAX 255
+/* A duplicate of a request still running waits for its response: looks every IDEM_WAIT_MS, at
+ * most IDEM_WAITS times, before 409. It also covers a retry that arrives between the first
+ * response going out and its copy being stored. */
+#define IDEM_WAIT_MS 50
+#define IDEM_WAITS 40
 
 /* Every statement starts with the principal: $1 user, $2 the organization it acts in, $3 key.
  * Claim: $4 method, $5 path, $6 request hash; a row comes back when the key is ours (new, or
@@ -118,8 +123,26 @@ void idempotency_on_gone(req_t *r)
 
 /* ---- the stage --------------------------------------------------------------------------- */
 
+static void look_again(req_t *r);
+
+static void on_wait_gone(req_t *r, void *arg)
+{
+    (void)r;
+    idem_state_t *st = arg;
+    if (h2o_timeout_is_linked(&st->wait))
+        h2o_timeout_unlink(&st->wait);
+}
+
+static void on_wait(h2o_timeout_entry_t *entry)
+{
+    idem_state_t *st = H2O_STRUCT_FROM_MEMBER(idem_state_t, wait, entry);
+    st->req->on_gone = NULL;
+    look_again(st->req);
+}
+
 static void on_existing(req_t *r, const db_result_t *res)
 {
+    idem_state_t *st = r->state;
     if (res->status != DB_OK) {
         req_respond_db_error(r, res);
         return;
@@ -134,6 +157,13 @@ static void on_existing(req_t *r, const db_result_t *res)
         return;
     }
     if (PQgetisnull(res->pg, 0, 1)) {
+        h2o_timeout_t *list = server_timeout_for(r->thread, IDEM_WAIT_MS);
+        if (st->waits++ < IDEM_WAITS && list != NULL) {
+            r->on_gone = on_wait_gone;
+            r->on_gone_arg = st;
+            h2o_timeout_link(r->thread->ctx.loop, list, &st->wait);
+            return;
+        }
         req_add_header(r, "retry-after", "1");
         req_respond_error(r, 409, "conflict", "A request with this Idempotency-Key is still being processed");
         return;
@@ -158,6 +188,12 @@ static void on_claim(req_t *r, const db_result_t *res)
         req_resume(r);
         return;
     }
+    look_again(r);
+}
+
+static void look_again(req_t *r)
+{
+    idem_state_t *st = r->state;
     req_query(r, &stmt_get, (const char *[]){r->principal->user_id, r->principal->org_id, st->key, st->hash}, 4,
               on_existing);
 }
@@ -180,6 +216,9 @@ int idempotency_stage(req_t *r)
         return 1;
     }
     idem_state_t *st = h2o_mem_alloc_pool(&req->pool, sizeof(*st));
+    memset(st, 0, sizeof(*st));
+    st->req = r;
+    st->wait.cb = on_wait;
     st->key = h2o_strdup(&req->pool, key.base, key.len).base;
     st->hash = request_hash(r);
     r->state = st;

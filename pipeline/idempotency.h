@@ -7,6 +7,9 @@
 typedef struct idem_state {
     const char *key;
     const char *hash; /* of method, path and body, as bytea hex text */
+    req_t *req;
+    unsigned waits;   /* looks at a key whose first request is still running */
+    h2o_timeout_entry_t wait;
 } idem_state_t;
 
 void idempotency_register(app_t *app);

@@ -324,6 +324,7 @@ static void test_concurrent(void)
         printf("burst %d: %d created, %d replayed, %d still being processed\n", round, created, replayed, busy);
         CHECK_INT(created, 1);
         CHECK_INT(other, 0);
+        CHECK_INT(busy, 0); /* duplicates wait for the first request's answer (up to 2 s) */
         CHECK_INT(clients_named(&admin1, name), 1);
 
         /* once the first has answered, a retry gets its response (bounded: the store may lag) */
