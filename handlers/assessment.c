@@ -195,13 +195,10 @@ static void on_loaded(req_t *r, const db_result_t *res)
 
 void assessment_end_session(req_t *r)
 {
-    h2o_iovec_t id = req_param(r, "id");
-    char *session = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (!validate_uuid(id.base, id.len, session)) {
-        req_respond_error(r, 404, "not_found", "Not found");
+    const char *session = req_param_uuid(r, "id");
+    if (session == NULL)
         return;
-    }
-    r->state = session;
+    r->state = (void *)session;
     const char *values[] = {r->principal->org_id, r->principal->user_id, session,
                             r->thread->app->run_settings->quota_text};
     req_query(r, &stmt_load, values, 4, on_loaded);

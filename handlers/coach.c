@@ -229,15 +229,12 @@ static void on_turn(req_t *r, const db_result_t *res)
 
 void coach_post_message(req_t *r)
 {
-    h2o_iovec_t id = req_param(r, "id");
-    char *session = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (!validate_uuid(id.base, id.len, session)) {
-        req_respond_error(r, 404, "not_found", "Not found");
+    const char *session = req_param_uuid(r, "id");
+    if (session == NULL)
         return;
-    }
     if (validate_body(r, &VSCHEMA(message_fields), V_FULL) != 0)
         return;
-    r->state = session;
+    r->state = (void *)session;
     const char *values[] = {r->principal->org_id, r->principal->user_id, session, json_get(r->body, "content")->str,
                             r->thread->app->run_settings->quota_text};
     req_query(r, &stmt_turn, values, 5, on_turn);

@@ -64,12 +64,9 @@ static void on_messages(req_t *r, const db_result_t *res)
 
 void conversations_list_messages(req_t *r, const db_stmt_t *stmt, const char *p1, const char *p2)
 {
-    h2o_iovec_t id = req_param(r, "id");
-    char *conversation = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (!validate_uuid(id.base, id.len, conversation)) {
-        req_respond_error(r, 404, "not_found", "Not found");
+    const char *conversation = req_param_uuid(r, "id");
+    if (conversation == NULL)
         return;
-    }
     since_t *since = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*since));
     if (since_from_query(r, SINCE_TURN, since) != 0)
         return;

@@ -58,12 +58,9 @@ static void on_goal_owned(req_t *r, const db_result_t *res)
  * rather than an empty list. */
 static void list_goal_tasks(req_t *r)
 {
-    h2o_iovec_t id = req_param(r, "id");
-    char *goal = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (!validate_uuid(id.base, id.len, goal)) {
-        req_respond_error(r, 404, "not_found", "Not found");
+    const char *goal = req_param_uuid(r, "id");
+    if (goal == NULL)
         return;
-    }
     const char **values = h2o_mem_alloc_pool(&r->h2o->pool, 3 * sizeof(*values));
     values[0] = r->principal->org_id;
     values[1] = r->principal->user_id;

@@ -184,13 +184,10 @@ static void on_goal(req_t *r, const db_result_t *res)
 
 void goals_plan(req_t *r)
 {
-    h2o_iovec_t id = req_param(r, "id");
-    char *goal = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (!validate_uuid(id.base, id.len, goal)) {
-        req_respond_error(r, 404, "not_found", "Not found");
+    const char *goal = req_param_uuid(r, "id");
+    if (goal == NULL)
         return;
-    }
-    r->state = goal;
+    r->state = (void *)goal;
     const char *values[] = {r->principal->org_id, r->principal->user_id, goal, r->thread->app->run_settings->quota_text};
     req_query(r, &stmt_goal, values, 4, on_goal);
 }

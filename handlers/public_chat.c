@@ -155,17 +155,6 @@ static int visitor_token(req_t *r, char *out)
     return 0;
 }
 
-/* The {id} of the route as a lower-case UUID in the request pool; NULL after a 404. */
-static const char *conversation_id(req_t *r)
-{
-    h2o_iovec_t id = req_param(r, "id");
-    char *out = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (validate_uuid(id.base, id.len, out))
-        return out;
-    not_found(r);
-    return NULL;
-}
-
 /* ---- POST /public/conversations ----------------------------------------------------------- */
 
 static const vfield_t create_fields[] = {
@@ -247,7 +236,7 @@ static void on_posted(req_t *r, const db_result_t *res)
 
 static void post_message(req_t *r)
 {
-    const char *conv = conversation_id(r);
+    const char *conv = req_param_uuid(r, "id");
     char *token = h2o_mem_alloc_pool(&r->h2o->pool, TOKEN_HEX + 2);
     if (conv == NULL || visitor_token(r, token) != 0 || validate_body(r, &VSCHEMA(message_fields), V_FULL) != 0)
         return;
@@ -420,7 +409,7 @@ static void on_context(req_t *r, const db_result_t *res)
 /* GET /api/v1/public/conversations/{id}/stream */
 static void stream(req_t *r)
 {
-    const char *conv = conversation_id(r);
+    const char *conv = req_param_uuid(r, "id");
     char *token = h2o_mem_alloc_pool(&r->h2o->pool, TOKEN_HEX + 2);
     if (conv == NULL || visitor_token(r, token) != 0)
         return;

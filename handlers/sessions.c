@@ -89,12 +89,9 @@ static void on_interactions(req_t *r, const db_result_t *res)
  * 1..200). */
 static void list_interactions(req_t *r)
 {
-    h2o_iovec_t id = req_param(r, "id");
-    char session[37];
-    if (!validate_uuid(id.base, id.len, session)) {
-        not_found(r);
+    const char *session = req_param_uuid(r, "id");
+    if (session == NULL)
         return;
-    }
     since_t *since = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*since));
     if (since_from_query(r, "an interaction of this session", since) != 0)
         return;

@@ -14,6 +14,7 @@
 #include "pipeline/log.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/server.h"
+#include "pipeline/validate.h"
 
 #define REQ_ALLOW_MAX 64
 
@@ -500,4 +501,14 @@ h2o_iovec_t req_param(const req_t *r, const char *name)
         if (r->params[i].name_len == n && memcmp(r->params[i].name, name, n) == 0)
             return r->params[i].value;
     return h2o_iovec_init(NULL, 0);
+}
+
+const char *req_param_uuid(req_t *r, const char *name)
+{
+    h2o_iovec_t v = req_param(r, name);
+    char *out = h2o_mem_alloc_pool(&r->h2o->pool, 37);
+    if (validate_uuid(v.base, v.len, out))
+        return out;
+    req_respond_error(r, 404, "not_found", "Not found");
+    return NULL;
 }

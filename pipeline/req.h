@@ -65,6 +65,10 @@ long req_percent_decode(const char *in, size_t n, char *out, size_t cap, int plu
 /* The path parameter `{name}` of the matched route, or an empty iovec. */
 h2o_iovec_t req_param(const req_t *r, const char *name);
 
+/* The path parameter `{name}` as a lower-case UUID in the request pool; NULL after answering 404
+ * when it is not one (an id that cannot exist is not found, like an unknown one). */
+const char *req_param_uuid(req_t *r, const char *name);
+
 /* Runs a prepared statement for this request; `on_result` is called only if the request is still
  * waiting for it (not timed out, client still there). Errors other than DB_ERR_QUERY are usually
  * answered with req_respond_db_error. */

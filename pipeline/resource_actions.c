@@ -29,18 +29,6 @@ static void not_found(req_t *r)
     req_respond_error(r, 404, "not_found", "Not found");
 }
 
-/* The {id} of the route, lower-cased in the request pool; an id that is not a UUID is answered
- * with the 404 an unknown one gets (NULL). */
-static const char *item_id(req_t *r)
-{
-    h2o_iovec_t id = req_param(r, "id");
-    char *out = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (validate_uuid(id.base, id.len, out))
-        return out;
-    not_found(r);
-    return NULL;
-}
-
 /* The body as the statement's jsonb parameter: the validated JSON, plus the members the
  * resource derives from it and, on create, the parent of the path (NULL when the derive hook
  * refused the body and answered). */
@@ -63,17 +51,6 @@ static const char *body_text(req_t *r, const char *parent)
     }
     json_out_obj_end(&o);
     return json_out_cstr(&o);
-}
-
-/* The parent id of the collection path, lower-cased; NULL after a 404 when it is not a UUID. */
-static const char *parent_id(req_t *r)
-{
-    h2o_iovec_t id = req_param(r, rt_of(r)->res->parent);
-    char *out = h2o_mem_alloc_pool(&r->h2o->pool, 37);
-    if (validate_uuid(id.base, id.len, out))
-        return out;
-    not_found(r);
-    return NULL;
 }
 
 /* Constraint failures the validator could not foresee: a duplicate is a conflict, anything else
@@ -207,7 +184,7 @@ void res_list(req_t *r)
         run_list(r);
         return;
     }
-    if ((values[rt->p_parent - 1] = parent_id(r)) == NULL)
+    if ((values[rt->p_parent - 1] = req_param_uuid(r, rt_of(r)->res->parent)) == NULL)
         return;
     const char *check[3];
     int n = scope_values(r, rt, check);
@@ -228,7 +205,7 @@ static void on_get(req_t *r, const db_result_t *res)
 void res_get(req_t *r)
 {
     const res_rt_t *rt = rt_of(r);
-    const char *id = item_id(r);
+    const char *id = req_param_uuid(r, "id");
     if (id == NULL)
         return;
     const char *values[3];
@@ -300,7 +277,7 @@ void res_create(req_t *r)
         return;
     }
     const char *parent = NULL;
-    if (rt->res->parent != NULL && (parent = parent_id(r)) == NULL)
+    if (rt->res->parent != NULL && (parent = req_param_uuid(r, rt_of(r)->res->parent)) == NULL)
         return;
     if (validate_body(r, &rt->create_schema, V_FULL) != 0)
         return;
@@ -326,7 +303,7 @@ static void on_update(req_t *r, const db_result_t *res)
 void res_update(req_t *r)
 {
     const res_rt_t *rt = rt_of(r);
-    const char *idv = item_id(r);
+    const char *idv = req_param_uuid(r, "id");
     if (idv == NULL)
         return;
     if (member_of_admin_resource(r)) {
@@ -356,7 +333,7 @@ static void on_delete(req_t *r, const db_result_t *res)
 void res_delete(req_t *r)
 {
     const res_rt_t *rt = rt_of(r);
-    const char *idv = item_id(r);
+    const char *idv = req_param_uuid(r, "id");
     if (idv == NULL)
         return;
     if (member_of_admin_resource(r)) {

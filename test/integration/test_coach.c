@@ -100,9 +100,8 @@ static void test_chat(const ts_who_t *admin, const ts_who_t *rep, const ts_who_t
     CHECK_STR(ts_json_get_str(t, "items", "1", "id"), id);
     CHECK_STR(ts_json_get_str(t, "items", "1", "run_id"), id);
     ts_json_free(t);
-    CHECK_INT(ts_db_count(db, "SELECT count(*) FROM pipeline_runs WHERE id = $1 AND kind = 'coach_chat' AND status = 'succeeded'",
-                          TS_DB_PARAMS(id)),
-              1);
+    CHECK_INT(ts_db_count_becomes(db, "SELECT count(*) FROM pipeline_runs WHERE id = $1 AND kind = 'coach_chat' AND status = 'succeeded'",
+                          TS_DB_PARAMS(id), 1, 5000), 1);
     ts_json_free(start);
     ts_json_free(end);
     ts_json_free(result);

@@ -325,17 +325,15 @@ static void test_stream(const char *handle, ts_version_t v)
     sse_free(&ev);
 
     /* the run's record */
-    CHECK_INT(ts_db_count(db,
+    CHECK_INT(ts_db_count_becomes(db,
                           "SELECT count(*) FROM pipeline_runs WHERE subject_id = $1 AND kind = 'public_chat'"
                           " AND status = 'succeeded' AND tokens_in = 42 AND tokens_out = 7 AND provider = 'openai'"
                           " AND ttft_ms IS NOT NULL AND ended_at IS NOT NULL",
-                          TS_DB_PARAMS(c.id)),
-              1);
-    CHECK_INT(ts_db_count(db,
+                          TS_DB_PARAMS(c.id), 1, 5000), 1);
+    CHECK_INT(ts_db_count_becomes(db,
                           "SELECT count(*) FROM provider_calls p JOIN pipeline_runs r ON r.id = p.run_id"
                           " WHERE r.subject_id = $1 AND p.status = 'succeeded'",
-                          TS_DB_PARAMS(c.id)),
-              1);
+                          TS_DB_PARAMS(c.id), 1, 5000), 1);
     CHECK(ts_db_count(db,
                       "SELECT count(*) FROM pipeline_events e JOIN pipeline_runs r ON r.id = e.run_id"
                       " WHERE r.subject_id = $1 AND e.type IN ('stage.start', 'stage.end')",
@@ -413,13 +411,12 @@ static void test_fallback(const char *handle)
         CHECK_STR(ts_json_get_str(t, "1", "headers", "authorization"), "Bearer " GROQ_KEY);
         ts_json_free(t);
         free(text);
-        CHECK_INT(ts_db_count(db,
+        CHECK_INT(ts_db_count_becomes(db,
                               "SELECT count(*) FROM pipeline_runs r WHERE r.subject_id = $1 AND r.provider = 'groq'"
                               " AND r.status = 'succeeded'"
                               " AND (SELECT count(*) FROM provider_calls p WHERE p.run_id = r.id) = 2"
                               " AND EXISTS (SELECT 1 FROM pipeline_events e WHERE e.run_id = r.id AND e.type = 'fallback')",
-                              TS_DB_PARAMS(c.id)),
-                  1);
+                              TS_DB_PARAMS(c.id), 1, 5000), 1);
     }
 
     /* every provider fails: an error event in a 200 stream, nothing stored as the reply */
@@ -435,9 +432,8 @@ static void test_fallback(const char *handle)
     CHECK(index_of(&ev, "message_end") < 0);
     sse_free(&ev);
     CHECK_INT(replies_to(msg), 0);
-    CHECK_INT(ts_db_count(db, "SELECT count(*) FROM pipeline_runs WHERE subject_id = $1 AND status = 'failed'",
-                          TS_DB_PARAMS(c.id)),
-              1);
+    CHECK_INT(ts_db_count_becomes(db, "SELECT count(*) FROM pipeline_runs WHERE subject_id = $1 AND status = 'failed'",
+                          TS_DB_PARAMS(c.id), 1, 5000), 1);
     free(msg);
 }
 
@@ -524,12 +520,11 @@ static void test_keepalive_and_guardrails(const char *handle)
     free(expect_reply(&ev, "Sorry, I can't help with that request."));
     sse_free(&ev);
     CHECK_INT(mock_request_count(), before);
-    CHECK_INT(ts_db_count(db,
+    CHECK_INT(ts_db_count_becomes(db,
                           "SELECT count(*) FROM pipeline_events e JOIN pipeline_runs r ON r.id = e.run_id"
                           " WHERE r.subject_id = $1 AND e.type = 'guardrail.blocked'"
                           " AND e.data->>'reason' = 'prompt_injection'",
-                          TS_DB_PARAMS(c.id)),
-              1);
+                          TS_DB_PARAMS(c.id), 1, 5000), 1);
 }
 
 int main(void)

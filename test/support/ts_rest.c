@@ -262,3 +262,11 @@ long long ts_db_count(PGconn *db, const char *sql, const char *const *params)
     PQclear(res);
     return v;
 }
+
+long long ts_db_count_becomes(PGconn *db, const char *sql, const char *const *params, long long want, int timeout_ms)
+{
+    long long v = ts_db_count(db, sql, params);
+    for (int64_t end = ts_now_ms() + timeout_ms; v != want && ts_now_ms() < end; v = ts_db_count(db, sql, params))
+        ts_nap_ms(20);
+    return v;
+}

@@ -89,6 +89,9 @@ PGconn *ts_rest_db(void);
 /* The integer result of a one-value query with text parameters (NULL-terminated); -1 on error
  * (reported). */
 long long ts_db_count(PGconn *db, const char *sql, const char *const *params);
+/* ts_db_count until it is `want` or timeout_ms passed (for rows written just after a response,
+ * such as a run's record); returns the last count. */
+long long ts_db_count_becomes(PGconn *db, const char *sql, const char *const *params, long long want, int timeout_ms);
 #define TS_DB_PARAMS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 #endif
