@@ -154,6 +154,9 @@ static int filter_value(req_t *r, const res_filter_t *flt, const char **out)
     } else if (flt->type == V_BOOL) {
         if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
             msg = "Input should be a valid boolean", type = "bool_parsing";
+    } else if (flt->type == V_DATETIME) {
+        if (n < 0 || !validate_rfc3339(v, (size_t)n))
+            msg = "Input should be an RFC 3339 date-time such as 2026-11-22T10:00:00Z", type = "datetime_parsing";
     } else if (n < 1 || (size_t)n > flt->max_len) {
         msg = n < 1 ? "String should have at least 1 character" : "String is too long";
         type = n < 1 ? "string_too_short" : "string_too_long";
