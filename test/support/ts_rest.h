@@ -89,6 +89,9 @@ PGconn *ts_rest_db(void);
 /* The integer result of a one-value query with text parameters (NULL-terminated); -1 on error
  * (reported). */
 long long ts_db_count(PGconn *db, const char *sql, const char *const *params);
+/* The text of a one-value query (malloc'd), e.g. an INSERT's RETURNING id; NULL on error
+ * (reported). */
+char *ts_db_text(PGconn *db, const char *sql, const char *const *params);
 #define TS_DB_PARAMS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 #endif
