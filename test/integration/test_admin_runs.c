@@ -109,6 +109,9 @@ static void test_filters(const ts_who_t *admin, char (*want)[40])
     CHECK_STR(got, expect);
     ids_of(RUNS "?since=2030-01-01T00:00:00Z", admin, got, sizeof(got));
     CHECK_STR(got, "");
+    ids_of(RUNS "?since=2026-11-21T00:59:00%2B15:59", admin, got, sizeof(got)); /* = 09:00Z the 20th */
+    snprintf(expect, sizeof(expect), "%s,%s,%s,%s", want[0], want[1], want[2], want[3]);
+    CHECK_STR(got, expect);
 
     TS_REST_422("GET", RUNS "?status=done", admin, NULL, "enum", "query", "status");
     TS_REST_422("GET", RUNS "?status=", admin, NULL, "enum", "query", "status");
@@ -117,6 +120,8 @@ static void test_filters(const ts_who_t *admin, char (*want)[40])
     TS_REST_422("GET", RUNS "?since=2026-11-20", admin, NULL, "datetime_parsing", "query", "since");
     TS_REST_422("GET", RUNS "?since=2026-02-30T00:00:00Z", admin, NULL, "datetime_parsing", "query", "since");
     TS_REST_422("GET", RUNS "?since=2026-11-20T10:00:00", admin, NULL, "datetime_parsing", "query", "since");
+    /* RFC 3339 allows offsets PostgreSQL does not take */
+    TS_REST_422("GET", RUNS "?since=2026-11-20T10:00:00%2B16:00", admin, NULL, "datetime_parsing", "query", "since");
 }
 
 static void test_detail(const ts_who_t *admin, const char *id)
