@@ -75,7 +75,7 @@ static void put_ref_exists(FILE *f, const resource_t *res, const res_field_t *fd
 
 static const char *filter_sql_type(const res_filter_t *flt)
 {
-    return flt->type == V_UUID ? "uuid" : flt->type == V_BOOL ? "boolean" : flt->type == V_DATETIME ? "timestamptz" : "text";
+    return flt->type == V_UUID ? "uuid" : flt->type == V_BOOL ? "boolean" : "text";
 }
 
 static const res_field_t *field_named(const resource_t *res, const char *name)
