@@ -18,5 +18,7 @@ void handlers_register(app_t *app)
     workspaces_register(app);
     conversations_register(app);
     public_chat_register(app);
+    pipeline_admin_register(app);
+    metrics_register(app);
     docs_register(app);
 }

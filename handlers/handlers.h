@@ -20,6 +20,8 @@ void sessions_register(app_t *app);
 void workspaces_register(app_t *app);
 void conversations_register(app_t *app);
 void public_chat_register(app_t *app);
+void pipeline_admin_register(app_t *app);
+void metrics_register(app_t *app);
 
 /* Registers every module; h2o.conf then names them with app.handler. */
 void handlers_register(app_t *app);

@@ -59,6 +59,7 @@ typedef struct ratelimit ratelimit_t;
 typedef struct server_thread server_thread_t;
 typedef struct principal_config principal_config_t;
 typedef struct resource_registry resource_registry_t;
+typedef struct metrics metrics_t;
 struct llm_chain;
 struct run_settings;
 
@@ -77,6 +78,7 @@ typedef struct app {
     const struct llm_chain *llm;      /* the chat providers, in the order runs try them */
     const struct run_settings *run_settings;
     char *openapi;                    /* the OpenAPI document, built once the modules are registered */
+    metrics_t *metrics;               /* the metrics' label sets, built before serving */
     size_t openapi_len;
     char instance_id[13]; /* random per process: prefixes generated request ids */
     server_thread_t *threads; /* set while serving */

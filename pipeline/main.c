@@ -14,6 +14,7 @@
 #include "pipeline/guard.h"
 #include "pipeline/idempotency.h"
 #include "pipeline/log.h"
+#include "pipeline/metrics.h"
 #include "pipeline/principal.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/resource.h"
@@ -115,10 +116,12 @@ static int cmd_serve(app_t *app, int argc, char **argv)
     guard_configure_from_env();
     sse_configure_from_env();
     app->ratelimit = ratelimit_new();
+    app->metrics = metrics_new(app);
     curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: libcurl's global init is not thread-safe */
     int status = server_run(app); /* disposes conf */
     curl_global_cleanup();
     ratelimit_free(app->ratelimit);
+    metrics_free(app->metrics);
     guard_dispose();
     llm_chain_free(llm);
     return status;

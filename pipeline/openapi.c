@@ -101,8 +101,10 @@ static void schema_of_resource(json_out_t *o, const resource_t *res, unsigned fl
         static const vfield_t id = {"id", V_UUID}, ts = {"created_at", V_STRING};
         json_out_key(o, "id");
         schema_of_field(o, &id);
-        json_out_key(o, "created_at");
-        schema_of_field(o, &ts);
+        if (res->order == NULL) { /* else the order column is one of the fields */
+            json_out_key(o, "created_at");
+            schema_of_field(o, &ts);
+        }
     }
     for (size_t i = 0; i < res->nfields; i++) {
         if (flag != 0 && !(res->fields[i].flags & flag))

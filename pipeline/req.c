@@ -12,6 +12,7 @@
 
 #include "pipeline/idempotency.h"
 #include "pipeline/log.h"
+#include "pipeline/metrics.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
@@ -81,7 +82,9 @@ static void access_log(req_t *r, int status)
     /* decoded, so that the logger's redaction also sees encoded emails and phone numbers */
     req_percent_decode(req->path.base, req->path.len, path, sizeof(path), 0);
     snprintf(proto, sizeof(proto), "HTTP/%d%s", req->version >> 8, req->version >= 0x200 ? "" : ".1");
-    double ms = (double)(now_ns() - r->start_ns) / 1e6;
+    uint64_t ns = now_ns() - r->start_ns;
+    double ms = (double)ns / 1e6;
+    metrics_http(r->thread->metrics, r->route, status, ns); /* every response, JSON or stream, passes here */
     log_emit(status >= 500 ? LOG_ERROR : LOG_INFO, "request", 10,
              (log_field_t[]){LOG_S("request_id", r->request_id), LOG_S("method", method), LOG_S("path", path),
                              LOG_S("route", r->route ? r->route->pattern : NULL), LOG_S("module", r->conf->module->name),
@@ -91,6 +94,11 @@ static void access_log(req_t *r, int status)
 }
 
 void req_respond_json(req_t *r, int status, h2o_iovec_t body)
+{
+    req_respond_body(r, status, "application/json; charset=utf-8", body);
+}
+
+void req_respond_body(req_t *r, int status, const char *content_type, h2o_iovec_t body)
 {
     static h2o_generator_t generator = {NULL, NULL};
     if (r->responded)
@@ -111,7 +119,7 @@ void req_respond_json(req_t *r, int status, h2o_iovec_t body)
         h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
         return;
     }
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     req->res.content_length = body.len;
     h2o_start_response(req, &generator);
     h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);

@@ -78,6 +78,8 @@ void req_query(req_t *r, const db_stmt_t *stmt, const char *const *values, int n
 /* ---- project: responses (each ends the request; a second response is ignored) ------------- */
 
 void req_respond_json(req_t *r, int status, h2o_iovec_t body);
+/* The same with another Content-Type (e.g. /metrics' text). */
+void req_respond_body(req_t *r, int status, const char *content_type, h2o_iovec_t body);
 /* {"detail": detail, "code": code, "request_id": ...} */
 void req_respond_error(req_t *r, int status, const char *code, const char *detail);
 /* The same, with more members written by `members` (e.g. /ready's "checks"). */

@@ -32,8 +32,9 @@ static char *finish(FILE *f, char **buf)
     return *buf;
 }
 
-/* The row as JSON text; `t` is the table's alias in every statement. */
-static void put_json(FILE *f, const resource_t *res)
+/* The row as JSON text; `t` is the table's alias in every statement. `item`: the GET of one
+ * item, which also has the resource's item_members. */
+static void put_json(FILE *f, const resource_t *res, int item)
 {
     fputs("json_build_object('id', t.id", f);
     for (size_t i = 0; i < res->nfields; i++) {
@@ -43,11 +44,14 @@ static void put_json(FILE *f, const resource_t *res)
         else
             fprintf(f, ", '%s', t.%s", name, name);
     }
-    fputs(", 'created_at', " SQL_RFC3339("t.created_at"), f);
+    if (res->order == NULL)
+        fputs(", 'created_at', " SQL_RFC3339("t.created_at"), f);
     if (!(res->flags & RES_NO_UPDATE))
         fputs(", 'updated_at', " SQL_RFC3339("t.updated_at"), f);
     if (res->flags & RES_SOFT_DELETE)
         fputs(", 'archived_at', " SQL_RFC3339("t.archived_at"), f);
+    if (item && res->item_members != NULL)
+        fprintf(f, ", %s", res->item_members);
     fputs(")::text", f);
 }
 
@@ -128,9 +132,10 @@ static void gen_list(res_rt_t *rt)
     size_t len;
     FILE *f = open_memstream(&buf, &len);
     int n = rt->nscope;
+    const char *order = res->order != NULL ? res->order : "created_at";
     fputs("SELECT ", f);
-    put_json(f, res);
-    fprintf(f, ", " SQL_CURSOR_TS("t.created_at") ", t.id::text FROM %s t WHERE ", res->table);
+    put_json(f, res, 0);
+    fprintf(f, ", " SQL_CURSOR_TS("t.%s") ", t.id::text FROM %s t WHERE ", order, res->table);
     put_scope(f, res);
     if (res->flags & RES_SOFT_DELETE)
         fprintf(f, " AND ($%d::boolean OR t.archived_at IS NULL)", rt->p_archived = ++n);
@@ -149,6 +154,8 @@ static void gen_list(res_rt_t *rt)
         const char *column = flt->column != NULL ? flt->column : flt->name;
         if (flt->flags & RES_FILTER_ELEMENT)
             fprintf(f, " AND ($%d::text IS NULL OR t.%s @> ARRAY[$%d::text])", n, column, n);
+        else if (flt->type == V_DATETIME)
+            fprintf(f, " AND ($%d::timestamptz IS NULL OR t.%s >= $%d::timestamptz)", n, column, n);
         else
             fprintf(f, " AND ($%d::%s IS NULL OR t.%s = $%d::%s)", n, filter_sql_type(flt), column, n,
                     filter_sql_type(flt));
@@ -160,9 +167,9 @@ static void gen_list(res_rt_t *rt)
     rt->p_limit = ++n;
     if (n > RES_LIST_MAX_PARAMS)
         abort(); /* a description with more filters than lists have room for */
-    fprintf(f, " AND ($%d::timestamptz IS NULL OR (t.created_at, t.id) < ($%d::timestamptz, $%d::uuid))"
-               " ORDER BY t.created_at DESC, t.id DESC LIMIT $%d::int",
-            rt->p_ts, rt->p_ts, rt->p_id, rt->p_limit);
+    fprintf(f, " AND ($%d::timestamptz IS NULL OR (t.%s, t.id) < ($%d::timestamptz, $%d::uuid))"
+               " ORDER BY t.%s DESC, t.id DESC LIMIT $%d::int",
+            rt->p_ts, order, rt->p_ts, rt->p_id, order, rt->p_limit);
     set_stmt(&rt->list, res->name, "list", finish(f, &buf), n, DB_STMT_READONLY);
 }
 
@@ -174,7 +181,7 @@ static void gen_get(res_rt_t *rt)
     FILE *f = open_memstream(&buf, &len);
     int id = rt->nscope + 1;
     fputs("SELECT ", f);
-    put_json(f, res);
+    put_json(f, res, 1);
     fprintf(f, " FROM %s t WHERE ", res->table);
     put_scope(f, res);
     fprintf(f, " AND t.id = $%d::uuid", id);
@@ -219,7 +226,7 @@ static void gen_create(res_rt_t *rt)
         fprintf(f, " ELSE %s END", fd->create_default ? fd->create_default : "NULL");
     }
     fputs(" FROM b, bad WHERE bad.field IS NULL RETURNING ", f);
-    put_json(f, res);
+    put_json(f, res, 0);
     fputs(" AS json, t.id::text AS id) SELECT (SELECT json FROM ins), (SELECT field FROM bad), (SELECT id FROM ins)", f);
     set_stmt(&rt->create, res->name, "create", finish(f, &buf), body, 0);
 }
@@ -247,7 +254,7 @@ static void gen_update(res_rt_t *rt)
     fputs(" FROM b, bad WHERE bad.field IS NULL AND ", f);
     put_scope(f, res);
     fprintf(f, " AND t.id = $%d::uuid RETURNING ", id);
-    put_json(f, res);
+    put_json(f, res, 0);
     fputs(" AS json) SELECT (SELECT json FROM upd), (SELECT field FROM bad)", f);
     set_stmt(&rt->update, res->name, "update", finish(f, &buf), id, 0);
 }

@@ -47,7 +47,8 @@ enum { /* resource_t.flags */
 
 /* A list filter: ?name=value keeps the rows whose column equals the value (V_ENUM,
  * V_UUID, V_BOOL or V_STRING up to max_len), or, with RES_FILTER_ELEMENT, whose array column
- * holds it. An absent parameter does not filter. */
+ * holds it; a V_DATETIME filter keeps the rows whose timestamptz column is at or after the RFC
+ * 3339 time given. An absent parameter does not filter. */
 typedef struct res_filter {
     const char *name;
     vtype_t type;
@@ -82,6 +83,13 @@ typedef struct resource {
      * rows, creates write the parent, and a parent the caller cannot reach is a 404. */
     const char *parent;
     const char *item_path; /* NULL: path/{id} */
+    /* The timestamptz column lists are ordered by (newest first) and cursors carry. NULL:
+     * created_at, which every response then shows; a table with a time of its own (a run's
+     * started_at) names it here and lists it among its fields. */
+    const char *order;
+    /* More members of one item's object (GET of the item only), as SQL "'name', expr, ..." over
+     * the row `t`: what is too large for a list, e.g. a run's events. NULL: none. */
+    const char *item_members;
 } resource_t;
 
 #define RES_FIELDS(table) (table), (sizeof(table) / sizeof((table)[0]))

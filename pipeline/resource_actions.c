@@ -9,6 +9,7 @@
 #include "pipeline/resource_internal.h"
 
 #define RES_Q_MAX 200
+#define RES_DATETIME_MSG "Input should be an RFC 3339 date-time such as 2026-11-22T10:00:00Z"
 
 static const res_rt_t *rt_of(req_t *r)
 {
@@ -82,10 +83,17 @@ static void respond_write_error(req_t *r, const db_result_t *res)
 typedef struct list_state {
     page_t page;
     const char *values[RES_LIST_MAX_PARAMS];
+    const char *datetime; /* the name of a V_DATETIME filter given, if any */
 } list_state_t;
 
 static void on_list(req_t *r, const db_result_t *res)
 {
+    const char *datetime = ((list_state_t *)r->state)->datetime;
+    if (res->status == DB_ERR_QUERY && res->sqlstate != NULL && strncmp(res->sqlstate, "22", 2) == 0 &&
+        datetime != NULL) { /* well-shaped, but beyond what PostgreSQL takes (an offset over 15:59) */
+        req_respond_validation(r, (const char *[]){"query", datetime, NULL}, RES_DATETIME_MSG, "datetime_parsing");
+        return;
+    }
     if (res->status != DB_OK) {
         req_respond_db_error(r, res);
         return;
@@ -131,6 +139,9 @@ static int filter_value(req_t *r, const res_filter_t *flt, const char **out)
     } else if (flt->type == V_BOOL) {
         if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
             msg = "Input should be a valid boolean", type = "bool_parsing";
+    } else if (flt->type == V_DATETIME) {
+        if (n < 0 || !validate_rfc3339(v, (size_t)n))
+            msg = RES_DATETIME_MSG, type = "datetime_parsing";
     } else if (n < 1 || (size_t)n > flt->max_len) {
         msg = n < 1 ? "String should have at least 1 character" : "String is too long";
         type = n < 1 ? "string_too_short" : "string_too_long";
@@ -174,9 +185,14 @@ void res_list(req_t *r)
         }
         values[rt->p_q - 1] = n > 0 ? q : NULL;
     }
-    for (size_t i = 0; i < rt->res->nfilters; i++)
-        if (filter_value(r, &rt->res->filters[i], &values[rt->p_filter - 1 + (int)i]) != 0)
+    st->datetime = NULL;
+    for (size_t i = 0; i < rt->res->nfilters; i++) {
+        const char **v = &values[rt->p_filter - 1 + (int)i];
+        if (filter_value(r, &rt->res->filters[i], v) != 0)
             return;
+        if (*v != NULL && rt->res->filters[i].type == V_DATETIME && st->datetime == NULL)
+            st->datetime = rt->res->filters[i].name;
+    }
     values[rt->p_ts - 1] = page_after_ts(page);
     values[rt->p_id - 1] = page_after_id(page);
     values[rt->p_limit - 1] = page->fetch;

@@ -14,6 +14,7 @@
 #include "pipeline/guard.h"
 #include "pipeline/json.h"
 #include "pipeline/log.h"
+#include "pipeline/metrics.h"
 #include "pipeline/server.h"
 
 #define RUN_RECORD_MAX (256u * 1024) /* bytes of events (or provider calls) kept per run */
@@ -225,6 +226,8 @@ static void record_call(run_t *run, const llm_result_t *res, const char *status)
     else
         json_out_null(&o);
     json_out_obj_end(&o);
+    metrics_provider_call(run->thread->metrics, llm_provider_name(p), status, res ? res->tokens_in : 0,
+                          res ? res->tokens_out : 0);
     if (!json_out_overflowed(&o) && (run->npcalls == 0 || buf_add(&run->pcalls, ",", 1, RUN_RECORD_MAX) == 0) &&
         buf_add(&run->pcalls, mem, json_out_len(&o), RUN_RECORD_MAX) == 0)
         run->npcalls++;
@@ -361,6 +364,7 @@ static void finish(run_t *run, const char *code, const char *detail)
         run->error_text = xstrdup(detail);
     }
     run->status = code == NULL ? "succeeded" : strcmp(code, "cancelled") == 0 ? "cancelled" : "failed";
+    metrics_run(run->thread->metrics, run->kind, run->status);
     record_stage(run, "stage.end", "agent");
     run->result = (run_result_t){.error_code = run->error_code, .error_detail = run->error_text,
                                  .text = run->text.p ? run->text.p : "", .text_len = run->text.len,

@@ -300,6 +300,7 @@ static void init_thread(server_t *s, unsigned idx)
     config_t *conf = s->app->config;
     t->app = s->app;
     t->index = idx;
+    t->metrics = metrics_thread_new(s->app->metrics);
     uv_loop_init(&t->loop);
     t->loop.data = t;
     uv_async_init(&t->loop, &t->stop_async, on_stop);
@@ -355,6 +356,7 @@ int server_run(app_t *app)
     for (unsigned i = 0; i < s.nthreads; i++) {
         uv_run(&s.threads[i].loop, UV_RUN_NOWAIT); /* close callbacks of handler-owned handles */
         uv_loop_close(&s.threads[i].loop);
+        metrics_thread_free(s.threads[i].metrics);
     }
     app->threads = NULL;
     app->nthreads = 0;

@@ -16,6 +16,7 @@
 #include "pipeline/app.h"
 #include "pipeline/config.h"
 #include "pipeline/httpc.h"
+#include "pipeline/metrics.h"
 #include "pipeline/principal.h"
 
 #define SERVER_MAX_TIMEOUTS 16
@@ -44,6 +45,7 @@ struct server_thread {
         atomic_uint size, idle, busy, waiting;
         atomic_ullong errors;
     } db_stats[2];
+    metrics_thread_t *metrics; /* this thread's counters, summed by GET /metrics */
     uint64_t request_seq;
     uint64_t inflight;       /* app requests not yet disposed */
     h2o_linklist_t runs;     /* AI pipeline runs alive on this thread (they outlive requests) */

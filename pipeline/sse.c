@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/metrics.h"
 #include "pipeline/req.h"
 #include "pipeline/server.h"
 
@@ -22,6 +23,7 @@ struct sse {
     unsigned sending : 1, ending : 1, done : 1, gone : 1, backlogged : 1;
     h2o_timeout_t *keepalive_list;
     h2o_timeout_entry_t keepalive;
+    metrics_thread_t *metrics; /* counts the stream open until the request is disposed */
 };
 
 void sse_configure_from_env(void)
@@ -83,6 +85,7 @@ static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
 static void on_dispose(void *p)
 {
     sse_t *s = *(sse_t **)p;
+    metrics_sse(s->metrics, -1);
     if (h2o_timeout_is_linked(&s->keepalive))
         h2o_timeout_unlink(&s->keepalive);
     free(s->pending);
@@ -135,6 +138,8 @@ sse_t *sse_start(req_t *r, const sse_callbacks_t *cb, void *arg)
     s->arg = arg;
     s->keepalive.cb = on_keepalive;
     s->keepalive_list = server_timeout_for(r->thread, keepalive_ms);
+    s->metrics = r->thread->metrics;
+    metrics_sse(s->metrics, 1);
     sse_t **hook = h2o_mem_alloc_shared(&req->pool, sizeof(*hook), on_dispose);
     *hook = s;
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));

@@ -31,22 +31,6 @@ static const char MODULE_PATHS[] = "/api/v1/feedback:\n"
                                    "  app.handler: sessions\n"
                                    "  app.auth: required\n";
 
-/* The first value of a query with text parameters (NULL-terminated), malloc'd; NULL on error. */
-static char *db_text(PGconn *db, const char *sql, const char *const *params)
-{
-    int n = 0;
-    while (params != NULL && params[n] != NULL)
-        n++;
-    PGresult *res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
-    char *v = NULL;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        v = strdup(PQgetvalue(res, 0, 0));
-    else
-        fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(res));
-    PQclear(res);
-    return v;
-}
-
 /* The string `key` of every element of the page's items, joined with commas, into out. */
 static const char *items_joined(yajl_val page, const char *key, char *out, size_t cap)
 {
@@ -129,12 +113,12 @@ static void test_sessions(PGconn *db, ts_who_t *a1, ts_who_t *a2, ts_who_t *b)
     const char *ins = "INSERT INTO interactions (session_id, role, content, created_at)"
                       " VALUES ($1::uuid, $2, $3, date_trunc('second', now()) - ($4 || ' minutes')::interval)"
                       " RETURNING id::text";
-    char *i1 = db_text(db, ins, TS_DB_PARAMS(first, "user", "one", "3"));
-    char *i2 = db_text(db, ins, TS_DB_PARAMS(first, "assistant", "two", "2"));
-    char *i3 = db_text(db, ins, TS_DB_PARAMS(first, "user", "three", "1"));
+    char *i1 = ts_db_text(db, ins, TS_DB_PARAMS(first, "user", "one", "3"));
+    char *i2 = ts_db_text(db, ins, TS_DB_PARAMS(first, "assistant", "two", "2"));
+    char *i3 = ts_db_text(db, ins, TS_DB_PARAMS(first, "user", "three", "1"));
     REQUIRE(i1 != NULL && i2 != NULL && i3 != NULL);
     /* a turn of the other session is not listed */
-    free(db_text(db, ins, TS_DB_PARAMS(second, "user", "elsewhere", "1")));
+    free(ts_db_text(db, ins, TS_DB_PARAMS(second, "user", "elsewhere", "1")));
 
     char url[256], got[256];
     snprintf(url, sizeof(url), "%s/interactions", path);
@@ -176,7 +160,7 @@ static void test_sessions(PGconn *db, ts_who_t *a1, ts_who_t *a2, ts_who_t *b)
     snprintf(url, sizeof(url), "%s/interactions?since=2026-13-01T00:00:00Z", path);
     TS_REST_422("GET", url, a1, NULL, NULL, "query", "since");
     /* an interaction of another session is no point in this one */
-    char *other = db_text(db, "SELECT id::text FROM interactions WHERE session_id = $1::uuid", TS_DB_PARAMS(second));
+    char *other = ts_db_text(db, "SELECT id::text FROM interactions WHERE session_id = $1::uuid", TS_DB_PARAMS(second));
     REQUIRE(other != NULL);
     snprintf(url, sizeof(url), "%s/interactions?since=%s", path, other);
     TS_REST_422("GET", url, a1, NULL, NULL, "query", "since");
@@ -261,7 +245,7 @@ static void test_skills(PGconn *db, ts_who_t *a1, ts_who_t *a2)
 {
     char key[64];
     snprintf(key, sizeof(key), "it_skill_%ld_%ld", (long)getpid(), (long)time(NULL));
-    char *skill = db_text(db, "INSERT INTO skills (key, name, description) VALUES ($1, 'Discovery', 'Asking questions')"
+    char *skill = ts_db_text(db, "INSERT INTO skills (key, name, description) VALUES ($1, 'Discovery', 'Asking questions')"
                               " RETURNING id::text",
                           TS_DB_PARAMS(key));
     REQUIRE(skill != NULL);

@@ -91,6 +91,16 @@ int main(void)
     CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/practice-sessions", "post", "requestBody") != NULL);
     CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/my/practice-sessions", "get") != NULL);
     CHECK(ts_json_get(doc, "paths", "/api/v1/goals/{id}/tasks", "get", "parameters") != NULL);
+    /* the admin's view of AI runs (read-only, listed by started_at, no created_at) and /metrics */
+    CHECK(ts_json_get(doc, "paths", "/api/v1/admin/pipeline-runs", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/admin/pipeline-runs", "post") == NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/admin/pipeline-runs/{id}", "get") != NULL);
+    CHECK_STR(ts_json_get_str(doc, "paths", "/api/v1/admin/pipeline-runs", "get", "parameters", "4", "name"), "since");
+    CHECK_STR(ts_json_get_str(doc, "paths", "/api/v1/admin/pipeline-runs", "get", "parameters", "4", "schema", "format"),
+              "date-time");
+    CHECK(ts_json_get(doc, "components", "schemas", "pipeline_runs", "properties", "started_at") != NULL);
+    CHECK(ts_json_get(doc, "components", "schemas", "pipeline_runs", "properties", "created_at") == NULL);
+    CHECK(ts_json_get(doc, "paths", "/metrics", "get") != NULL);
 
     /* a resource's schemas follow its fields: required name, limits, formats, nullability */
     CHECK_STR(ts_json_get_str(doc, "components", "schemas", "clientsCreate", "required", "0"), "name");

@@ -248,17 +248,33 @@ PGconn *ts_rest_db(void)
     return db;
 }
 
-long long ts_db_count(PGconn *db, const char *sql, const char *const *params)
+/* One query with text parameters (NULL-terminated): its result when it returned one non-NULL
+ * value, else NULL after reporting the error. */
+static PGresult *db_one(PGconn *db, const char *sql, const char *const *params)
 {
     int n = 0;
     while (params != NULL && params[n] != NULL)
         n++;
     PGresult *res = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
-    long long v = -1;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 1 && !PQgetisnull(res, 0, 0))
-        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    else
-        fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(res));
+        return res;
+    fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    return NULL;
+}
+
+long long ts_db_count(PGconn *db, const char *sql, const char *const *params)
+{
+    PGresult *res = db_one(db, sql, params);
+    long long v = res != NULL ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    PQclear(res);
+    return v;
+}
+
+char *ts_db_text(PGconn *db, const char *sql, const char *const *params)
+{
+    PGresult *res = db_one(db, sql, params);
+    char *v = res != NULL ? strdup(PQgetvalue(res, 0, 0)) : NULL;
     PQclear(res);
     return v;
 }

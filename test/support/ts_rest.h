@@ -92,6 +92,9 @@ long long ts_db_count(PGconn *db, const char *sql, const char *const *params);
 /* ts_db_count until it is `want` or timeout_ms passed (for rows written just after a response,
  * such as a run's record); returns the last count. */
 long long ts_db_count_becomes(PGconn *db, const char *sql, const char *const *params, long long want, int timeout_ms);
+/* The text of a one-value query (malloc'd), e.g. an INSERT's RETURNING id; NULL on error
+ * (reported). */
+char *ts_db_text(PGconn *db, const char *sql, const char *const *params);
 #define TS_DB_PARAMS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 #endif
