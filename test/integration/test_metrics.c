@@ -171,7 +171,17 @@ static void test_http_counters(void)
                  value(&a, "hellosales_http_request_duration_seconds_sum{route=\"/health\"}");
     CHECK(sum > 0 && sum < 5 * 10.0);
 
-    /* the pools' gauges are there */
+    /* the pools' gauges are there, and show connections once the pools have connected (they are
+     * sampled every 200 ms, so a server just started may not show them yet) */
+    for (int64_t end = ts_now_ms() + 5000; ts_now_ms() < end;) {
+        if (value(&b, "hellosales_db_pool_connections{state=\"idle\"}") +
+                value(&b, "hellosales_db_pool_connections{state=\"busy\"}") >=
+            1)
+            break;
+        ts_nap_ms(50);
+        scrape_free(&b);
+        scrape(&b);
+    }
     CHECK(value(&b, "hellosales_db_pool_connections{state=\"idle\"}") +
               value(&b, "hellosales_db_pool_connections{state=\"busy\"}") >=
           1);
