@@ -233,6 +233,11 @@ def run_ttfb(a):
         head, start, delta, end = timed_stream(srv, path, token)
         rows.append((b, head, start, delta, end, delta - b))
     json_call(mock, "POST", "/_mock/reset")
+    if a.raw:
+        with open(a.raw, "w") as f:
+            f.write("mock_first_delta,head,message_start,first_delta,message_end,added\n")
+            for r in rows:
+                f.write(",".join(str(v) for v in r) + "\n")
     n = len(rows)
     emit("ttfb_iterations", n)
     emit("ttfb_body_bytes", len(mock_body))
@@ -317,10 +322,10 @@ async def hold_main(a, convs):
     return held_n, t_held, max(samples), fds, results, t_done
 
 
-def run_hold(a):
-    srv, mock = Conn(a.server), Conn(a.mock)
+def hold_round(a, srv, mock, prefix):
+    """One round: a.streams conversations, then all their streams at once, held by the mock."""
     json_call(mock, "POST", "/_mock/reset")
-    log(f"hold: preparing {a.streams} conversations")
+    log(f"{prefix}: preparing {a.streams} conversations")
     convs = [new_conversation(srv, a.handle, "Tell me about your services.") for _ in range(a.streams)]
     srv.close()
     # the mock's default reply: its role chunk (186 bytes) and first content chunk "Hello " (173)
@@ -332,23 +337,30 @@ def run_hold(a):
     time.sleep(1.0)
     before = rss_kib(a.pid)
     fds_before = fd_count(a.pid)
-    log(f"hold: opening {a.streams} streams (server VmRSS {before} KiB)")
+    log(f"{prefix}: opening {a.streams} streams (server VmRSS {before} KiB)")
     held_n, t_held, during, fds, results, t_done = asyncio.run(hold_main(a, convs))
     time.sleep(1.0)
     after = rss_kib(a.pid)
     json_call(mock, "POST", "/_mock/reset")
-    emit("hold_streams", a.streams)
-    emit("hold_held", held_n)
-    emit("hold_all_open_s", f"{t_held:.2f}")
-    emit("hold_done_s", f"{t_done:.2f}")
-    emit("hold_rss_before_kib", before)
-    emit("hold_rss_held_kib", during)
-    emit("hold_rss_after_kib", after)
-    emit("hold_fds_before", fds_before)
-    emit("hold_fds_held", fds)
-    emit("hold_kib_per_stream", f"{(during - before) / max(1, held_n):.1f}")
+    emit(f"{prefix}_streams", a.streams)
+    emit(f"{prefix}_held", held_n)
+    emit(f"{prefix}_all_open_s", f"{t_held:.2f}")
+    emit(f"{prefix}_done_s", f"{t_done:.2f}")
+    emit(f"{prefix}_rss_before_kib", before)
+    emit(f"{prefix}_rss_held_kib", during)
+    emit(f"{prefix}_rss_after_kib", after)
+    emit(f"{prefix}_fds_before", fds_before)
+    emit(f"{prefix}_fds_held", fds)
+    emit(f"{prefix}_kib_per_stream", f"{(during - before) / max(1, held_n):.1f}")
     for outcome in ("ended", "error", "eof", "timeout", "oserror"):
-        emit(f"hold_{outcome}", sum(1 for r in results if r == outcome))
+        emit(f"{prefix}_{outcome}", sum(1 for r in results if r == outcome))
+
+
+def run_hold(a):
+    """Round 1 measures; round 2 (the same again) shows whether the memory of round 1 is reused."""
+    srv, mock = Conn(a.server), Conn(a.mock)
+    for r in range(a.rounds):
+        hold_round(a, srv, mock, "hold" if r == 0 else f"hold{r + 1}")
 
 
 def main():
@@ -363,6 +375,8 @@ def main():
     p.add_argument("--streams", type=int, default=1000)
     p.add_argument("--hold-ms", type=int, default=15000)
     p.add_argument("--pid", type=int)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--raw", help="ttfb: a CSV of every iteration's times (ns)")
     a = p.parse_args()
     if a.mode == "ttfb":
         run_ttfb(a)

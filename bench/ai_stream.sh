@@ -148,6 +148,18 @@ row() { printf '%-44s %9s %9s %9s\n' "$1" "${R[${2}_p50_ms]:-?}" "${R[${2}_p99_m
 
 mib() { awk -v k="${1:-0}" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 
+# hold_summary PREFIX TITLE: one round of held streams.
+hold_summary() {
+    local p=$1
+    echo "$2: ${R[${p}_held]:-?} of ${R[${p}_streams]:-?} held (all open after ${R[${p}_all_open_s]:-?} s;" \
+        "the mock stalls each ${HOLD_MS} ms after its first delta)"
+    echo "  server VmRSS: before $(mib "${R[${p}_rss_before_kib]:-}"), all held $(mib "${R[${p}_rss_held_kib]:-}")" \
+        "(${R[${p}_kib_per_stream]:-?} KiB per stream), after $(mib "${R[${p}_rss_after_kib]:-}");" \
+        "open fds ${R[${p}_fds_before]:-?} -> ${R[${p}_fds_held]:-?}"
+    echo "  outcomes: ended ${R[${p}_ended]:-?}, error event ${R[${p}_error]:-?}, cut ${R[${p}_eof]:-?}," \
+        "timeout ${R[${p}_timeout]:-?}, socket error ${R[${p}_oserror]:-?} (all done after ${R[${p}_done_s]:-?} s)"
+}
+
 ai_summary() {
     local health=$1 stored=$2 runs=$3
     echo "hellosales AI stream bench: public chat vs the mock provider (no delay), $(nproc) cores, loopback"
@@ -164,13 +176,8 @@ ai_summary() {
     row "added: first delta - mock alone, per stream" added
     echo "added, difference of the medians: ${R[added_of_medians_ms]:-?} ms"
     echo
-    echo "concurrent streams: ${R[hold_held]:-?} of ${R[hold_streams]:-?} held (all open after" \
-        "${R[hold_all_open_s]:-?} s; the mock stalls each ${HOLD_MS} ms after its first delta)"
-    echo "  server VmRSS: before $(mib "${R[hold_rss_before_kib]:-}"), all held $(mib "${R[hold_rss_held_kib]:-}")" \
-        "(${R[hold_kib_per_stream]:-?} KiB per stream), after $(mib "${R[hold_rss_after_kib]:-}");" \
-        "open fds ${R[hold_fds_before]:-?} -> ${R[hold_fds_held]:-?}"
-    echo "  outcomes: ended ${R[hold_ended]:-?}, error event ${R[hold_error]:-?}, cut ${R[hold_eof]:-?}," \
-        "timeout ${R[hold_timeout]:-?}, socket error ${R[hold_oserror]:-?} (all done after ${R[hold_done_s]:-?} s)"
+    hold_summary hold "concurrent streams"
+    hold_summary hold2 "the same again (is round 1's memory reused?)"
     echo "after: GET /health $health; assistant replies stored $stored; runs by status: $runs"
 }
 
@@ -198,14 +205,14 @@ ai_main() {
     echo "ai_stream: server on 127.0.0.1:$port (pid $SERVER_PID), mock on 127.0.0.1:$MOCK_PORT" >&2
 
     ai_client ttfb $((TTFB_DEADLINE + 120)) ttfb --server "$port" --mock "$MOCK_PORT" --handle "$HANDLE" \
-        --iterations "$ITERATIONS" --warmup "$WARMUP" --deadline "$TTFB_DEADLINE"
-    ai_client hold $((HOLD_MS / 1000 + 180)) hold --server "$port" --mock "$MOCK_PORT" --handle "$HANDLE" \
-        --streams "$STREAMS" --hold-ms "$HOLD_MS" --pid "$SERVER_PID"
+        --iterations "$ITERATIONS" --warmup "$WARMUP" --deadline "$TTFB_DEADLINE" --raw "$OUT/ttfb.csv"
+    ai_client hold $((2 * HOLD_MS / 1000 + 300)) hold --server "$port" --mock "$MOCK_PORT" --handle "$HANDLE" \
+        --streams "$STREAMS" --hold-ms "$HOLD_MS" --pid "$SERVER_PID" --rounds 2
 
     kill -0 "$SERVER_PID" 2>/dev/null || ai_die "the server died during the run"
     health=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health" || echo failed)
     # the held streams' replies are stored as each finishes; give the last ones a moment
-    want=$((WARMUP + ${R[ttfb_iterations]:-0} + STREAMS))
+    want=$((WARMUP + ${R[ttfb_iterations]:-0} + 2 * STREAMS))
     for ((i = 0; i < 50; i++)); do
         stored=$(ai_psql -c "SELECT count(*) FROM conversation_messages WHERE role = 'assistant'")
         ((stored >= want)) && break
