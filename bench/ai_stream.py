@@ -65,9 +65,9 @@ class Conn:
         if not data:
             raise ConnectionError("connection closed by the peer")
         # Linux clears TCP_QUICKACK after a while: set it again after every read, so that this
-        # client never delays an ACK. The mock does not set TCP_NODELAY, so on a kept-alive
-        # connection its second write (the first event after the head) otherwise waits for the
-        # client's delayed ACK: ~40 ms that belong to neither the mock nor the server.
+        # client never delays an ACK. A peer without TCP_NODELAY (the mock without --nodelay 1)
+        # would otherwise hold its second write on a kept-alive connection until the delayed
+        # ACK: ~40 ms that belong to neither the mock nor the server.
         if QUICKACK is not None:
             self.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
         return data

@@ -75,7 +75,7 @@ ai_mock_build() {
 
 ai_mock_up() {
     local i
-    "$MOCK" --port-file "$HS_TMP/mock.port" </dev/null >"$OUT/mock.log" 2>&1 &
+    "$MOCK" --port-file "$HS_TMP/mock.port" --nodelay 1 </dev/null >"$OUT/mock.log" 2>&1 &
     MOCK_PID=$!
     for ((i = 0; i < 50; i++)); do
         [[ -s $HS_TMP/mock.port ]] && break
