@@ -207,7 +207,7 @@ ai_main() {
     ai_client ttfb $((TTFB_DEADLINE + 120)) ttfb --server "$port" --mock "$MOCK_PORT" --handle "$HANDLE" \
         --iterations "$ITERATIONS" --warmup "$WARMUP" --deadline "$TTFB_DEADLINE" --raw "$OUT/ttfb.csv"
     ai_client hold $((2 * HOLD_MS / 1000 + 300)) hold --server "$port" --mock "$MOCK_PORT" --handle "$HANDLE" \
-        --streams "$STREAMS" --hold-ms "$HOLD_MS" --pid "$SERVER_PID" --rounds 2
+        --streams "$STREAMS" --hold-ms "$HOLD_MS" --pid "$SERVER_PID" --rounds "${AI_BENCH_ROUNDS:-2}"
 
     kill -0 "$SERVER_PID" 2>/dev/null || ai_die "the server died during the run"
     health=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health" || echo failed)
