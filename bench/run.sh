@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bounded loopback load on the Release build (`make bench` builds it first): starts the server
 # against a throw-away PostgreSQL, runs h2load (h2c) and wrk (HTTP/1.1) on /health and /ready,
-# then pgbench's pipelined SELECT 1 for comparison, and prints a summary. Raw tool output is kept
+# then pgbench's pipelined SELECT 1 for comparison, the public AI stream against the mock provider
+# (bench/ai_stream.sh; BENCH_AI=0 skips it), and prints a summary. Raw tool output is kept
 # in build/bench/<time>/; nothing is recorded anywhere else. See bench/README.md.
 set -euo pipefail
 
@@ -176,10 +177,22 @@ bench_main() {
     pgbench_run
     hs_kill_wait "$SERVER_PID"
     [[ -n ${BENCH_SERVER_CMD:-} ]] || bench_auth "$port"
+    if [[ -n $SERVER_PID ]]; then hs_kill_wait "$SERVER_PID"; fi
+    SERVER_PID=
+    # the public AI stream against the mock provider: its own PostgreSQL, server and mock
+    if [[ -z ${BENCH_SERVER_CMD:-} && ${BENCH_AI:-1} != 0 ]]; then
+        echo "bench: public chat stream vs the mock provider (bench/ai_stream.sh)" >&2
+        AI_BENCH_OUT=$OUT/ai bash "$REPO/bench/ai_stream.sh" >/dev/null ||
+            echo "bench: ai_stream.sh exited with $? (see $OUT/ai/)" >&2
+    fi
     echo
     echo "hellosales bench, ${SECONDS_PER_RUN}s per run, $(nproc) cores, loopback (raw output: ${OUT#"$REPO"/})"
     printf '%-34s %-8s %10s %9s %9s %9s %8s\n' run tool req/s mean p50 p99 errors
     printf '%s\n' "${SUMMARY[@]}"
+    if [[ -f $OUT/ai/summary.txt ]]; then
+        echo
+        cat "$OUT/ai/summary.txt"
+    fi
 }
 
 bench_main "$@"

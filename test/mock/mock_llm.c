@@ -1,8 +1,14 @@
 /* mock_llm: a scripted stand-in for the LLM providers, for tests. A plain HTTP/1.1 server (libuv)
  * on 127.0.0.1 that answers in each provider's real wire format.
  *
- *   mock_llm [--port N] [--port-file PATH]   port 0 (default) picks a free one; the port is printed
+ *   mock_llm [--port N] [--port-file PATH] [--nodelay 1]
+ *                                            port 0 (default) picks a free one; the port is printed
  *                                            on stdout as the first line (and written to PATH)
+ *   --nodelay 1  TCP_NODELAY on every connection, as real providers' front ends do (bench/ai_stream.sh).
+ *                Without it, on a kept-alive connection each write after the response head waits
+ *                (Nagle) for the client's delayed ACK, ~40 ms. Off by default: the tests were
+ *                written against the slower mock, and some read records that the server writes
+ *                after a stream ends (test_public_chat's run status) too early without that delay.
  *
  * Provider APIs (matched by the end of the path, so any base URL prefix works):
  *   POST .../chat/completions                OpenAI-compatible chat, streamed (SSE, [DONE])
@@ -73,6 +79,7 @@ typedef struct write_req {
 } write_req_t;
 
 static uv_loop_t *loop;
+static int nodelay; /* --nodelay 1 */
 static llm_buf_t *steps; /* queued step texts */
 static size_t nsteps, steps_head, steps_cap;
 static llm_buf_t recorded; /* the requests' JSON objects, comma-separated */
@@ -434,8 +441,12 @@ static void on_connection(uv_stream_t *server, int status)
     uv_timer_init(loop, &c->timer);
     c->tcp.data = c->timer.data = c;
     c->handles = 2;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
         conn_close(c);
+        return;
+    }
+    if (nodelay)
+        uv_tcp_nodelay(&c->tcp, 1);
 }
 
 int main(int argc, char **argv)
@@ -447,6 +458,8 @@ int main(int argc, char **argv)
             port = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--port-file") == 0)
             port_file = argv[i + 1];
+        else if (strcmp(argv[i], "--nodelay") == 0)
+            nodelay = atoi(argv[i + 1]) != 0;
     }
     signal(SIGPIPE, SIG_IGN);
     loop = uv_default_loop();
