@@ -32,6 +32,7 @@ enum {
 #define HTTPC_MAX_HEADER_LEN 8192
 #define HTTPC_MAX_BODY (64u << 20)
 #define HTTPC_MAX_RESPONSE (64u << 20) /* max_response is clamped to this */
+#define HTTPC_MAX_IDLE_CONNECTIONS 32   /* per client (thread), kept open for reuse */
 
 typedef struct httpc_opts {
     const char *method; /* NULL = "GET"; any uppercase token ("POST", "PUT", ...), at most 15 chars */

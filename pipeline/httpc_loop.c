@@ -133,6 +133,8 @@ int httpc_loop_init(httpc_t *c)
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer_update);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    /* idle connections kept for reuse: without a cap a burst of streams leaves hundreds open */
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)HTTPC_MAX_IDLE_CONNECTIONS);
     uv_timer_init(c->loop, &c->timer);
     uv_timer_init(c->loop, &c->fb_timer);
     c->timer.data = c;

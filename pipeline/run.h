@@ -16,10 +16,11 @@ typedef struct run run_t;
 typedef struct server_thread server_thread_t;
 
 /* The per-organization quota as SQL over pipeline_runs: true when org (a uuid parameter such as
- * "$1") has started `quota` (an int parameter) runs in the last hour. */
+ * "$1") has started `quota` (an int parameter) runs in the last hour. It counts at most `quota`
+ * rows, so its cost does not grow with a busy organization's history. */
 #define RUN_SQL_OVER_QUOTA(org, quota)                                                                                 \
-    "((SELECT count(*) FROM pipeline_runs q WHERE q.organization_id = " org "::uuid"                                    \
-    " AND q.started_at > now() - interval '1 hour') >= " quota "::int)"
+    "((SELECT count(*) FROM (SELECT 1 FROM pipeline_runs q WHERE q.organization_id = " org "::uuid"                     \
+    " AND q.started_at > now() - interval '1 hour' LIMIT " quota "::int) q) >= " quota "::int)"
 
 /* What run_settings_from_env read (RUN_* variables), shared read-only by every thread. */
 typedef struct run_settings {
