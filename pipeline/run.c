@@ -350,16 +350,8 @@ static void finish(run_t *run, const char *code, const char *detail)
     run->done = 1;
     uv_timer_stop(&run->deadline);
     if (code != NULL) {
-        char *mem;
-        json_out_t o = out_for(strlen(detail), &mem);
-        json_out_obj_begin(&o);
-        json_out_key(&o, "code");
-        json_out_str(&o, code);
-        json_out_key(&o, "detail");
-        json_out_str(&o, detail);
-        json_out_obj_end(&o);
-        record_event(run, "error", mem, json_out_len(&o));
-        free(mem);
+        char json[RUN_ERROR_JSON_MAX];
+        record_event(run, "error", json, run_error_json(json, code, detail));
         run->error_code = xstrdup(code);
         run->error_text = xstrdup(detail);
     }
@@ -686,6 +678,20 @@ void run_cancel(run_t *run)
         run->query = NULL;
     }
     finish(run, "cancelled", "The run was cancelled");
+}
+
+size_t run_error_json(char out[RUN_ERROR_JSON_MAX], const char *code, const char *detail)
+{
+    json_out_t o = json_out_fixed(out, RUN_ERROR_JSON_MAX);
+    json_out_obj_begin(&o);
+    json_out_key(&o, "code");
+    json_out_str(&o, code);
+    json_out_key(&o, "detail");
+    json_out_str(&o, detail);
+    json_out_obj_end(&o);
+    if (json_out_overflowed(&o))
+        return (size_t)snprintf(out, RUN_ERROR_JSON_MAX, "{\"code\":\"internal\",\"detail\":\"error\"}");
+    return json_out_len(&o);
 }
 
 void run_cancel_all(server_thread_t *thread)

@@ -97,6 +97,11 @@ void run_sink_detach(run_t *run);
 /* Stops the provider call; on_done follows with error_code "cancelled". */
 void run_cancel(run_t *run);
 
+#define RUN_ERROR_JSON_MAX 512
+
+/* {"code", "detail"} as the error event carries it; returns its length. */
+size_t run_error_json(char out[RUN_ERROR_JSON_MAX], const char *code, const char *detail);
+
 /* Cancels every run of the thread (shutdown). */
 void run_cancel_all(server_thread_t *thread);
 

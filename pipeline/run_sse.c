@@ -112,15 +112,8 @@ void run_sse_reply(run_sse_t *s, const char *message_id, const char *content, un
 
 void run_sse_error(run_sse_t *s, const char *code, const char *detail)
 {
-    char json[512];
-    json_out_t o = json_out_fixed(json, sizeof(json));
-    json_out_obj_begin(&o);
-    json_out_key(&o, "code");
-    json_out_str(&o, code);
-    json_out_key(&o, "detail");
-    json_out_str(&o, detail);
-    json_out_obj_end(&o);
-    forward(s, "error", json, json_out_len(&o));
+    char json[RUN_ERROR_JSON_MAX];
+    forward(s, "error", json, run_error_json(json, code, detail));
 }
 
 void run_sse_close(run_sse_t *s)
