@@ -19,8 +19,8 @@
 #include "pipeline/validate.h"
 
 #define TOKEN_HEX 64        /* 32 random bytes */
-#define KB_PROMPT_MAX 16000 /* knowledge base characters given to the model */
-#define HISTORY_TURNS 20    /* earlier messages given to the model */
+#define KB_PROMPT_MAX "16000" /* knowledge base characters given to the model */
+#define HISTORY_TURNS "20"    /* earlier messages given to the model */
 #define TOKEN_DIGEST "sha256(convert_to($2::text, 'UTF8'))"
 
 static const char *const channels[] = {"web", "instagram", "whatsapp", "sms", "messenger", "chatgpt", "phone", NULL};
@@ -75,10 +75,10 @@ static const db_stmt_t stmt_context = {
     " reply AS (SELECT r.id, r.content FROM conversation_messages r JOIN last ON r.reply_to = last.id),"
     " hist AS (SELECT m.role, m.content, m.created_at, m.id FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
     "   WHERE (m.created_at, m.id) < (SELECT created_at, id FROM last)"
-    "   ORDER BY m.created_at DESC, m.id DESC LIMIT " "20" ")"
+    "   ORDER BY m.created_at DESC, m.id DESC LIMIT " HISTORY_TURNS ")"
     " SELECT EXISTS (SELECT 1 FROM c), (SELECT organization_id FROM w), (SELECT id FROM last),"
     "  (SELECT content FROM last), (SELECT id FROM reply), (SELECT content FROM reply),"
-    "  (SELECT name FROM w), (SELECT tone FROM w), (SELECT left(knowledge_base, " "16000" ") FROM w),"
+    "  (SELECT name FROM w), (SELECT tone FROM w), (SELECT left(knowledge_base, " KB_PROMPT_MAX ") FROM w),"
     "  (SELECT coalesce(json_agg(json_build_object('name', s.name, 'description', s.description,"
     "     'duration_minutes', s.duration_minutes, 'price_cents', s.price_cents) ORDER BY s.name), '[]')::text"
     "   FROM workspace_services s JOIN w ON s.workspace_id = w.id WHERE s.active),"
