@@ -27,7 +27,7 @@ static void scrape(req_t *r)
 }
 
 static const app_route_t metrics_routes[] = {
-    {"GET", "/metrics", scrape, 0, APP_AUTH_NONE},
+    {"GET", "/metrics", scrape, ROUTE_TEXT, APP_AUTH_NONE},
 };
 
 static const app_module_t metrics_module = {"metrics", metrics_routes, sizeof(metrics_routes) / sizeof(metrics_routes[0])};

@@ -37,6 +37,8 @@ struct req_param;
 
 enum {
     ROUTE_JSON_BODY = 1, /* the body must be a JSON document; it is parsed before the action */
+    ROUTE_SSE = 2,       /* answers text/event-stream (for the OpenAPI document) */
+    ROUTE_TEXT = 4,      /* answers plain text (for the OpenAPI document) */
 };
 
 typedef struct app_route {

@@ -282,8 +282,15 @@ static void operation(json_out_t *o, const app_route_t *route)
     json_out_obj_begin(o);
     json_out_key(o, "description");
     json_out_str(o, status == 204 ? "No Content" : status == 202 ? "Accepted" : status == 201 ? "Created" : "OK");
-    if (status != 204)
+    if (route->flags & (ROUTE_SSE | ROUTE_TEXT)) {
+        json_out_key(o, "content");
+        json_out_obj_begin(o);
+        json_out_key(o, route->flags & ROUTE_SSE ? "text/event-stream" : "text/plain");
+        raw(o, "{\"schema\":{\"type\":\"string\"}}");
+        json_out_obj_end(o);
+    } else if (status != 204) {
         json_content(o, name, "", route->action == res_list);
+    }
     json_out_obj_end(o);
     json_out_key(o, "default");
     json_out_obj_begin(o);

@@ -100,7 +100,16 @@ int main(void)
               "date-time");
     CHECK(ts_json_get(doc, "components", "schemas", "pipeline_runs", "properties", "started_at") != NULL);
     CHECK(ts_json_get(doc, "components", "schemas", "pipeline_runs", "properties", "created_at") == NULL);
-    CHECK(ts_json_get(doc, "paths", "/metrics", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/metrics", "get", "responses", "200", "content", "text/plain") != NULL);
+    /* the streams say what they stream */
+    CHECK(ts_json_get(doc, "paths", "/api/v1/public/conversations/{id}/stream", "get", "responses", "200", "content",
+                      "text/event-stream") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sessions/{id}/messages", "post", "responses", "200", "content",
+                      "text/event-stream") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sessions/{id}/messages", "post", "requestBody") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/goals/{id}/plan", "post") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/workspaces/me", "get") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/connectors/workspaces/{workspace_id}", "post") != NULL);
 
     /* a resource's schemas follow its fields: required name, limits, formats, nullability */
     CHECK_STR(ts_json_get_str(doc, "components", "schemas", "clientsCreate", "required", "0"), "name");
