@@ -21,7 +21,8 @@
 /* $1 organization, $2 user, $3 session, $4 content, $5 quota. Stores the user's turn unless the
  * session is over or the organization over quota. One row: whether the session is the caller's,
  * its status and kind, the stored turn's id, the earlier turns (JSON, oldest first), whether
- * over quota, and the practice context (client, product, strategy as JSON or NULL). */
+ * over quota, the practice context (client, product, strategy as JSON or NULL), the caller's
+ * profile name and their skill levels (text or NULL). */
 static const db_stmt_t stmt_turn = {
     "coach_turn",
     "WITH s AS (SELECT * FROM sessions WHERE organization_id = $1::uuid AND user_id = $2::uuid AND id = $3::uuid),"
@@ -42,7 +43,10 @@ static const db_stmt_t stmt_turn = {
     "     'currency', p.currency)::text"
     "   FROM s JOIN products p ON p.id = s.product_id AND p.organization_id = s.organization_id),"
     "  (SELECT json_build_object('name', g.name, 'playbook', g.playbook, 'objections', g.objections)::text"
-    "   FROM s JOIN strategies g ON g.id = s.strategy_id AND g.organization_id = s.organization_id)",
+    "   FROM s JOIN strategies g ON g.id = s.strategy_id AND g.organization_id = s.organization_id),"
+    "  (SELECT concat_ws(' of ', p.display_name, p.business_name) FROM user_profiles p WHERE p.user_id = $2::uuid),"
+    "  (SELECT string_agg(k.name || ' ' || u.level || '/100', ', ' ORDER BY k.key) FROM user_skills u"
+    "   JOIN skills k ON k.id = u.skill_id WHERE u.user_id = $2::uuid)",
     5, 0};
 
 /* $1 the reply's id (its run's), $2 session, $3 content. */
@@ -174,8 +178,12 @@ static char *coach_prompt(const principal_t *p, const PGresult *pg)
         n = asprintf(&out,
                      "You are a sales coach helping %s improve: discovery, pitching, objection handling and "
                      "closing. Be concrete and brief. Use the tools to look up the organization's clients, "
-                     "products and strategies when the conversation names them.",
-                     p->name[0] ? p->name : "a sales rep");
+                     "products and strategies when the conversation names them.%s%s",
+                     !PQgetisnull(pg, 0, 9) && PQgetvalue(pg, 0, 9)[0] ? PQgetvalue(pg, 0, 9)
+                     : p->name[0]                                     ? p->name
+                                                                      : "a sales rep",
+                     PQgetisnull(pg, 0, 10) ? "" : "\n\nTheir skill levels: ",
+                     PQgetisnull(pg, 0, 10) ? "" : PQgetvalue(pg, 0, 10));
     if (n < 0)
         abort();
     return out;

@@ -624,7 +624,11 @@ run_t *run_start(server_thread_t *thread, const run_spec_t *spec, const run_sink
 
     if (spec->system_prompt != NULL)
         add_msg(run, LLM_SYSTEM, spec->system_prompt);
-    for (size_t i = 0; i < spec->nhistory; i++)
+    /* the newest turns that fit the budget (about four characters a token) */
+    size_t first = spec->nhistory, chars = 0, budget = (size_t)run->settings->history_tokens * 4;
+    while (first > 0 && chars + strlen(spec->history[first - 1].content) <= budget)
+        chars += strlen(spec->history[--first].content);
+    for (size_t i = first; i < spec->nhistory; i++)
         add_msg(run, spec->history[i].role, spec->history[i].content);
     if (spec->input != NULL)
         run->spec.input = add_msg(run, LLM_USER, spec->input)->content;
@@ -747,6 +751,7 @@ int run_settings_from_env(run_settings_t *s)
         {"RUN_DEADLINE_MS", offsetof(run_settings_t, deadline_ms), 120000, 10, 3600000, 1},
         {"RUN_MAX_TOOL_ROUNDS", offsetof(run_settings_t, max_tool_rounds), 4, 0, 16, 0},
         {"RUN_QUOTA_PER_HOUR", offsetof(run_settings_t, quota_per_hour), 1000, 1, 100000000, 0},
+        {"RUN_HISTORY_TOKENS", offsetof(run_settings_t, history_tokens), 4000, 0, 1000000, 0},
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);

@@ -29,6 +29,7 @@ typedef struct run_settings {
     uint64_t deadline_ms;            /* RUN_DEADLINE_MS, default 120000: the whole run */
     unsigned max_tool_rounds;        /* RUN_MAX_TOOL_ROUNDS, default 4 */
     unsigned quota_per_hour;         /* RUN_QUOTA_PER_HOUR per organization, default 1000 */
+    unsigned history_tokens;         /* RUN_HISTORY_TOKENS: earlier turns given to the model, default 4000 */
     char quota_text[16];             /* the same, as a statement parameter */
 } run_settings_t;
 
@@ -67,7 +68,7 @@ typedef struct run_spec {
     const char *user_id;    /* NULL for an anonymous visitor */
     const char *subject_id; /* the session or conversation */
     const char *system_prompt;
-    const llm_message_t *history; /* earlier turns, oldest first, already within the budget */
+    const llm_message_t *history; /* earlier turns, oldest first; the newest that fit the budget are used */
     size_t nhistory;
     const char *input; /* the turn to answer (checked by the guardrails); NULL: the history's last */
     const run_tool_t *tools;

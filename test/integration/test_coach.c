@@ -115,15 +115,17 @@ static void test_chat(const ts_who_t *admin, const ts_who_t *rep, const ts_who_t
     ts_json_free(rq);
     free(reqs);
 
-    /* the next turn carries the history */
+    /* the next turn carries the history: the newest turns within RUN_HISTORY_TOKENS=12 (about 48
+     * characters), so the reply (37) but not the question before it (24 more) */
     ts_mock_reset(mock);
     CHECK_INT(post_turn(rep, session, "And the price?", &body), 200);
     free(body);
     reqs = ts_mock_requests(mock);
     rq = ts_json_parse(reqs, "requests");
-    CHECK_STR(ts_json_get_str(rq, "0", "body", "messages", "1", "content"), "How should I pitch Acme?");
-    CHECK_STR(ts_json_get_str(rq, "0", "body", "messages", "2", "content"), "Acme builds robots: lead with uptime.");
-    CHECK_STR(ts_json_get_str(rq, "0", "body", "messages", "3", "content"), "And the price?");
+    CHECK_INT(ts_json_len(ts_json_get(rq, "0", "body", "messages")), 3);
+    CHECK_STR(ts_json_get_str(rq, "0", "body", "messages", "1", "content"), "Acme builds robots: lead with uptime.");
+    CHECK_STR(ts_json_get_str(rq, "0", "body", "messages", "1", "role"), "assistant");
+    CHECK_STR(ts_json_get_str(rq, "0", "body", "messages", "2", "content"), "And the price?");
     ts_json_free(rq);
     free(reqs);
 
@@ -220,6 +222,18 @@ static void test_practice(const ts_who_t *admin, const ts_who_t *rep)
               80);
     TS_REST_ERROR("POST", path, rep, NULL, 409, "conflict");
     free(session);
+
+    /* the coach knows the rep's levels now */
+    session = new_session(rep);
+    ts_mock_reset(mock);
+    CHECK_INT(post_turn(rep, session, "What should I work on?", &out), 200);
+    free(out);
+    reqs = ts_mock_requests(mock);
+    rq = ts_json_parse(reqs, "requests");
+    CHECK_CONTAINS(ts_json_get_str(rq, "0", "body", "messages", "0", "content"), "Discovery 80/100");
+    ts_json_free(rq);
+    free(reqs);
+    free(session);
 }
 
 /* The titles of a goal's tasks, in plan order, joined by '|'. */
@@ -288,16 +302,16 @@ static void test_plan(const ts_who_t *w, const ts_who_t *other)
 
 static void test_quota(void)
 {
-    /* RUN_QUOTA_PER_HOUR=3: an organization with three runs in the last hour is refused */
+    /* RUN_QUOTA_PER_HOUR=4: an organization with four runs in the last hour is refused */
     ts_who_t w;
     ts_who_make(&w, NULL, ts_jwt_unique("org_quota"), "member");
     char *session = new_session(&w);
     CHECK_INT(ts_db_count(db,
                           "WITH i AS (INSERT INTO pipeline_runs (organization_id, kind, status, ended_at)"
-                          " SELECT $1, 'coach_chat', 'succeeded', now() FROM generate_series(1, 3) RETURNING 1)"
+                          " SELECT $1, 'coach_chat', 'succeeded', now() FROM generate_series(1, 4) RETURNING 1)"
                           " SELECT count(*) FROM i",
                           TS_DB_PARAMS(w.org_id)),
-              3);
+              4);
     char *body;
     CHECK_INT(post_turn(&w, session, "hello", &body), 429);
     free(body);
@@ -312,12 +326,12 @@ int main(void)
     char base[160];
     snprintf(base, sizeof(base), "OPENAI_BASE_URL=%s/v1", mock->base);
     const char *env[] = {"JWT_HS256_SECRET=" SECRET, "LLM_PROVIDER=openai", "OPENAI_API_KEY=sk-coach-test-key-000000000000",
-                         base, "RUN_QUOTA_PER_HOUR=3", NULL};
+                         base, "RUN_QUOTA_PER_HOUR=4", "RUN_HISTORY_TOKENS=12", NULL};
     ts_server_t *srv = ts_server_start(&(ts_server_opts_t){.paths_yaml = PATHS, .env = env});
     REQUIRE(srv != NULL);
     ts_rest_init(srv, SECRET);
     db = ts_rest_db();
-    /* each organization below runs at most three times, the quota */
+    /* each organization below runs at most four times, the quota */
     ts_who_t admin, rep, other, admin2, rep2;
     ts_who_make(&admin, NULL, ts_jwt_unique("org_coach"), "admin");
     ts_who_make(&rep, NULL, admin.org, "member");
