@@ -63,7 +63,7 @@ static void finish(run_t *run, const char *code, const char *detail)
     metrics_run(run->thread->metrics, run->kind, run->status);
     run_record_stage(run, "stage.end", "agent");
     run->result = (run_result_t){.error_code = run->error_code, .error_detail = run->error_text,
-                                 .text = run->text.p ? run->text.p : "", .text_len = run->text.len,
+                                 .text = run->text.data ? run->text.data : "", .text_len = run->text.len,
                                  .tokens_in = run->tokens_in, .tokens_out = run->tokens_out,
                                  .blocked = run->result.blocked};
     run->spec.on_done(run->spec.arg, run, &run->result);
@@ -97,7 +97,7 @@ static int on_delta(void *arg, const char *text, size_t len)
     if (clean == NULL)
         abort();
     size_t n = guard_filter_output(text, len, clean, len + 16);
-    if (run_buf_add(&run->text, clean, n, LLM_MAX_REPLY + 1) == 0)
+    if (buf_add_max(&run->text, clean, n, LLM_MAX_REPLY + 1) == 0)
         emit_delta(run, clean, n);
     free(clean);
     if (run->sink.backlogged != NULL && run->sink.backlogged(run->sink.arg)) {
@@ -162,7 +162,7 @@ static void next_tool(run_t *run)
 static void run_tools(run_t *run, const llm_result_t *res)
 {
     owned_msg_t *m = add_msg(run, LLM_ASSISTANT, NULL);
-    if (run->text.len > run->round_start && (m->content = strndup(run->text.p + run->round_start,
+    if (run->text.len > run->round_start && (m->content = strndup(run->text.data + run->round_start,
                                                                   run->text.len - run->round_start)) == NULL)
         abort();
     m->calls = calloc(res->ntool_calls, sizeof(*m->calls));
@@ -276,7 +276,7 @@ static void on_kick(uv_timer_t *t)
         int n = snprintf(data, sizeof(data), "{\"reason\":\"%s\"}", why);
         run_record_event(run, "guardrail.blocked", data, (size_t)n);
         run->result.blocked = 1;
-        run_buf_add(&run->text, RUN_REFUSAL, strlen(RUN_REFUSAL), SIZE_MAX);
+        buf_add_max(&run->text, RUN_REFUSAL, strlen(RUN_REFUSAL), SIZE_MAX);
         emit_delta(run, RUN_REFUSAL, strlen(RUN_REFUSAL));
         run_record_stage(run, "stage.start", "agent");
         finish(run, NULL, NULL);

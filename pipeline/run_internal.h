@@ -5,16 +5,13 @@
 
 #include <stdint.h>
 
+#include "pipeline/buf.h"
 #include "pipeline/json.h"
 #include "pipeline/run.h"
 #include "pipeline/server.h"
 
 #define RUN_RECORD_MAX (256u * 1024) /* bytes of events (or provider calls) kept per run */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf_t;
 
 /* A message of the model's conversation, with the strings it owns. */
 typedef struct owned_msg {
@@ -63,8 +60,6 @@ uint64_t run_now_ms(void);
 void run_clock(char *out, size_t cap);
 /* strdup that aborts without memory (NULL stays NULL). */
 char *run_strdup(const char *s);
-/* Appends n bytes, keeping a NUL after them; -1 past max bytes or without memory. */
-int run_buf_add(buf_t *b, const char *s, size_t n, size_t max);
 /* A JSON writer on malloc'd memory (*mem) sized for strings of n bytes in all. */
 json_out_t run_json_out(size_t n, char **mem);
 

@@ -63,26 +63,6 @@ char *run_strdup(const char *s)
     return d;
 }
 
-int run_buf_add(buf_t *b, const char *s, size_t n, size_t max)
-{
-    if (b->len + n + 1 > max)
-        return -1;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
 /* A JSON writer into malloc'd memory sized for the worst case of `n` bytes of strings. */
 json_out_t run_json_out(size_t n, char **mem)
 {
@@ -100,11 +80,11 @@ void run_record_event(run_t *run, const char *type, const char *data, size_t len
     int n = snprintf(head, sizeof(head), "%s{\"seq\":%u,\"type\":\"%s\",\"at\":\"%s\",\"data\":", run->nevents ? "," : "",
                      run->nevents, type, at);
     size_t mark = run->events.len;
-    if (run_buf_add(&run->events, head, (size_t)n, RUN_RECORD_MAX) != 0 ||
-        run_buf_add(&run->events, data, len, RUN_RECORD_MAX) != 0 || run_buf_add(&run->events, "}", 1, RUN_RECORD_MAX) != 0) {
+    if (buf_add_max(&run->events, head, (size_t)n, RUN_RECORD_MAX) != 0 ||
+        buf_add_max(&run->events, data, len, RUN_RECORD_MAX) != 0 || buf_add_max(&run->events, "}", 1, RUN_RECORD_MAX) != 0) {
         run->events.len = mark; /* full: later events are dropped, the earlier ones stay whole */
-        if (run->events.p != NULL)
-            run->events.p[mark] = '\0';
+        if (run->events.data != NULL)
+            run->events.data[mark] = '\0';
         return;
     }
     run->nevents++;
@@ -157,8 +137,8 @@ void run_record_call(run_t *run, const llm_result_t *res, const char *status)
     json_out_obj_end(&o);
     metrics_provider_call(run->thread->metrics, llm_provider_name(p), status, res ? res->tokens_in : 0,
                           res ? res->tokens_out : 0);
-    if (!json_out_overflowed(&o) && (run->npcalls == 0 || run_buf_add(&run->pcalls, ",", 1, RUN_RECORD_MAX) == 0) &&
-        run_buf_add(&run->pcalls, mem, json_out_len(&o), RUN_RECORD_MAX) == 0)
+    if (!json_out_overflowed(&o) && (run->npcalls == 0 || buf_add_max(&run->pcalls, ",", 1, RUN_RECORD_MAX) == 0) &&
+        buf_add_max(&run->pcalls, mem, json_out_len(&o), RUN_RECORD_MAX) == 0)
         run->npcalls++;
     free(mem);
 }
@@ -180,9 +160,9 @@ static void free_run(run_t *run)
     }
     free(run->msgs);
     free(run->tool_defs);
-    free(run->text.p);
-    free(run->events.p);
-    free(run->pcalls.p);
+    free(run->text.data);
+    free(run->events.data);
+    free(run->pcalls.data);
     free(run->kind);
     free(run->org_id);
     free(run->user_id);
@@ -223,16 +203,16 @@ void run_record_write(run_t *run)
     snprintf(tin, sizeof(tin), "%u", run->tokens_in);
     snprintf(tout, sizeof(tout), "%u", run->tokens_out);
     buf_t ev = {0}, pc = {0};
-    if (run_buf_add(&ev, "[", 1, SIZE_MAX) != 0 || run_buf_add(&ev, run->events.p ? run->events.p : "", run->events.len, SIZE_MAX) != 0 ||
-        run_buf_add(&ev, "]", 1, SIZE_MAX) != 0 || run_buf_add(&pc, "[", 1, SIZE_MAX) != 0 ||
-        run_buf_add(&pc, run->pcalls.p ? run->pcalls.p : "", run->pcalls.len, SIZE_MAX) != 0 || run_buf_add(&pc, "]", 1, SIZE_MAX) != 0)
+    if (buf_add_max(&ev, "[", 1, SIZE_MAX) != 0 || buf_add_max(&ev, run->events.data ? run->events.data : "", run->events.len, SIZE_MAX) != 0 ||
+        buf_add_max(&ev, "]", 1, SIZE_MAX) != 0 || buf_add_max(&pc, "[", 1, SIZE_MAX) != 0 ||
+        buf_add_max(&pc, run->pcalls.data ? run->pcalls.data : "", run->pcalls.len, SIZE_MAX) != 0 || buf_add_max(&pc, "]", 1, SIZE_MAX) != 0)
         abort();
     const llm_provider_t *p = run->chain->n ? run->chain->providers[run->provider] : NULL;
     const char *values[] = {run->id, run->status, p ? llm_provider_name(p) : NULL, p ? llm_provider_model(p) : NULL,
-                            latency, run->ttft_ms ? ttft : NULL, tin, tout, run->error_text, ev.p, pc.p};
+                            latency, run->ttft_ms ? ttft : NULL, tin, tout, run->error_text, ev.data, pc.data};
     run->query = db_pool_query(run->thread->db[APP_POOL_FAST], &stmt_record, values, 11, 0, on_recorded, run);
-    free(ev.p);
-    free(pc.p);
+    free(ev.data);
+    free(pc.data);
 }
 
 static void on_inserted(void *arg, const db_result_t *res)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pipeline/metrics.h"
+#include "pipeline/buf.h"
 #include "pipeline/req.h"
 #include "pipeline/server.h"
 
@@ -18,8 +19,7 @@ struct sse {
     req_t *r;
     sse_callbacks_t cb;
     void *arg;
-    char *pending, *inflight; /* appended to, and being written */
-    size_t plen, pcap, icap;
+    buf_t pending, inflight; /* appended to, and being written */
     unsigned sending : 1, ending : 1, done : 1, gone : 1, backlogged : 1;
     h2o_timeout_t *keepalive_list;
     h2o_timeout_entry_t keepalive;
@@ -37,20 +37,17 @@ void sse_configure_from_env(void)
 
 static void flush(sse_t *s)
 {
-    if (s->sending || s->done || s->gone || (s->plen == 0 && !s->ending))
+    if (s->sending || s->done || s->gone || (s->pending.len == 0 && !s->ending))
         return;
-    char *buf = s->pending;
-    size_t len = s->plen, cap = s->pcap;
+    buf_t sent = s->pending;
     s->pending = s->inflight;
-    s->pcap = s->icap;
-    s->plen = 0;
-    s->inflight = buf;
-    s->icap = cap;
-    h2o_iovec_t iov = h2o_iovec_init(buf, len);
+    s->pending.len = 0;
+    s->inflight = sent;
+    h2o_iovec_t iov = h2o_iovec_init(sent.data, sent.len);
     s->sending = 1;
     if (s->ending)
         s->done = 1;
-    h2o_send(s->r->h2o, &iov, len ? 1 : 0, s->ending ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    h2o_send(s->r->h2o, &iov, sent.len ? 1 : 0, s->ending ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
 static void arm_keepalive(sse_t *s)
@@ -88,9 +85,8 @@ static void on_dispose(void *p)
     metrics_sse(s->metrics, -1);
     if (h2o_timeout_is_linked(&s->keepalive))
         h2o_timeout_unlink(&s->keepalive);
-    free(s->pending);
-    free(s->inflight);
-    s->pending = s->inflight = NULL;
+    buf_free(&s->pending);
+    buf_free(&s->inflight);
     if (!s->done && !s->gone) {
         s->gone = 1;
         if (s->cb.on_gone != NULL)
@@ -100,21 +96,7 @@ static void on_dispose(void *p)
 
 static int append(sse_t *s, const char *data, size_t len)
 {
-    if (s->plen + len > SSE_MAX_BUFFER)
-        return -1;
-    if (s->plen + len > s->pcap) {
-        size_t cap = s->pcap ? s->pcap : 4096;
-        while (cap < s->plen + len)
-            cap *= 2;
-        char *p = realloc(s->pending, cap);
-        if (p == NULL)
-            return -1;
-        s->pending = p;
-        s->pcap = cap;
-    }
-    memcpy(s->pending + s->plen, data, len);
-    s->plen += len;
-    return 0;
+    return buf_add_max(&s->pending, data, len, SSE_MAX_BUFFER);
 }
 
 static void on_keepalive(h2o_timeout_entry_t *entry)
@@ -122,7 +104,7 @@ static void on_keepalive(h2o_timeout_entry_t *entry)
     sse_t *s = H2O_STRUCT_FROM_MEMBER(sse_t, keepalive, entry);
     /* a comment line: EventSource ignores it, but proxies and the client's TCP see traffic, and
      * over HTTP/1.1 the write is what reveals a client that went away */
-    if (s->plen == 0 && append(s, ": keep-alive\n\n", 14) == 0)
+    if (s->pending.len == 0 && append(s, ": keep-alive\n\n", 14) == 0)
         flush(s);
     arm_keepalive(s);
 }
@@ -179,7 +161,7 @@ int sse_event(sse_t *s, const char *type, const char *json, size_t len)
 
 int sse_backlogged(const sse_t *s)
 {
-    return s->plen > SSE_HIGH_WATER;
+    return s->pending.len > SSE_HIGH_WATER;
 }
 
 void sse_end(sse_t *s)

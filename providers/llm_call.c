@@ -15,7 +15,7 @@
 #define URL_MAX 2048
 
 typedef struct tool_slot {
-    llm_buf_t id, name, args;
+    buf_t id, name, args;
     int used;
 } tool_slot_t;
 
@@ -31,7 +31,7 @@ struct llm_call {
     uint64_t t0;
     llm_sse_t sse;
     h2o_mem_pool_t pool; /* one event's parse */
-    llm_buf_t in, pend, errbody;
+    buf_t in, pend, errbody;
     size_t in_off, pend_off, reply_len;
     tool_slot_t tools[LLM_MAX_TOOL_CALLS];
     llm_result_t res;
@@ -50,13 +50,13 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     llm_sse_free(&c->sse);
     h2o_mem_clear_pool(&c->pool);
-    llm_buf_free(&c->in);
-    llm_buf_free(&c->pend);
-    llm_buf_free(&c->errbody);
+    buf_free(&c->in);
+    buf_free(&c->pend);
+    buf_free(&c->errbody);
     for (size_t i = 0; i < LLM_MAX_TOOL_CALLS; i++) {
-        llm_buf_free(&c->tools[i].id);
-        llm_buf_free(&c->tools[i].name);
-        llm_buf_free(&c->tools[i].args);
+        buf_free(&c->tools[i].id);
+        buf_free(&c->tools[i].name);
+        buf_free(&c->tools[i].args);
     }
     free(c->stub_text);
     free(c);
@@ -103,10 +103,10 @@ static void finish(llm_call_t *c, int error, const char *text)
             char made_up[32];
             if (t->id.len == 0) { /* Gemini has no ids; the tool message must still name its call */
                 snprintf(made_up, sizeof(made_up), "call_%zu", n + 1);
-                llm_buf_add(&t->id, made_up, strlen(made_up));
+                buf_add(&t->id, made_up, strlen(made_up));
             }
             if (t->args.len == 0)
-                llm_buf_add(&t->args, "{}", 2);
+                buf_add(&t->args, "{}", 2);
             calls[n++] = (llm_tool_call_t){t->id.data, t->name.data != NULL ? t->name.data : "", t->args.data};
         }
         r.tool_calls = calls;
@@ -139,7 +139,7 @@ int llm_call_text(llm_call_t *c, const char *s, size_t n)
         return 0;
     if (c->reply_len + n > LLM_MAX_REPLY)
         return llm_call_error(c, LLM_ERR_TOO_LARGE, "reply over LLM_MAX_REPLY");
-    if (llm_buf_add(&c->pend, s, n) != 0)
+    if (buf_add(&c->pend, s, n) != 0)
         return llm_call_error(c, LLM_ERR_TOO_LARGE, "out of memory");
     c->reply_len += n;
     mark_started(c);
@@ -159,8 +159,8 @@ int llm_call_tool(llm_call_t *c, size_t index, const char *id, size_t id_len, co
         id_len = 0;
     if (t->name.len == name_len && name_len > 0 && memcmp(t->name.data, name, name_len) == 0)
         name_len = 0;
-    if (llm_buf_add(&t->id, id, id_len) != 0 || llm_buf_add(&t->name, name, name_len) != 0 ||
-        llm_buf_add(&t->args, args, args_len) != 0)
+    if (buf_add(&t->id, id, id_len) != 0 || buf_add(&t->name, name, name_len) != 0 ||
+        buf_add(&t->args, args, args_len) != 0)
         return llm_call_error(c, LLM_ERR_TOO_LARGE, "out of memory");
     t->used = 1;
     mark_started(c);
@@ -325,7 +325,7 @@ static int on_data(void *arg, const char *data, size_t len)
     long status = httpc_status(c->req);
     if (status < 200 || status > 299) { /* an error body: kept (bounded) to name the error */
         size_t room = LLM_ERROR_BODY_MAX - c->errbody.len;
-        llm_buf_add(&c->errbody, data, len < room ? len : room);
+        buf_add(&c->errbody, data, len < room ? len : room);
         return HTTPC_CONTINUE;
     }
     size_t used = parse(c, data, len);
@@ -334,7 +334,7 @@ static int on_data(void *arg, const char *data, size_t len)
     if (!c->paused)
         return HTTPC_CONTINUE;
     /* httpc counts this chunk as consumed: what was not parsed yet waits here for llm_resume */
-    if (llm_buf_add(&c->in, data + used, len - used) != 0) {
+    if (buf_add(&c->in, data + used, len - used) != 0) {
         finish(c, LLM_ERR_TOO_LARGE, "out of memory");
         return HTTPC_ABORT;
     }
@@ -399,7 +399,7 @@ static void on_http_done(void *arg, const httpc_result_t *r)
     }
     /* A last event without its blank line still counts; then, unless paused, the reply is done. */
     c->transfer_done = 1;
-    if (llm_buf_add(&c->in, "\n\n", 2) != 0) {
+    if (buf_add(&c->in, "\n\n", 2) != 0) {
         finish(c, LLM_ERR_TOO_LARGE, "out of memory");
         return;
     }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "pipeline/buf.h"
 #include "pipeline/json.h"
 #include "providers/llm.h"
 
@@ -22,19 +23,11 @@ struct llm_provider {
     char temperature[16]; /* validated 0..2, kept as text so the body says what was configured */
 };
 
-/* A growable byte buffer (malloc). */
-typedef struct llm_buf {
-    char *data;
-    size_t len, cap;
-} llm_buf_t;
-
-int llm_buf_add(llm_buf_t *b, const void *p, size_t n); /* 0 or -1 (out of memory) */
-void llm_buf_free(llm_buf_t *b);
 
 /* ---- SSE: bytes in any split → one event's data at a time ---- */
 
 typedef struct llm_sse {
-    llm_buf_t line, data;
+    buf_t line, data;
     unsigned has_data : 1, after_cr : 1, dispatched : 1, overflow : 1;
 } llm_sse_t;
 

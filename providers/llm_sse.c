@@ -29,7 +29,7 @@ static void sse_line(llm_sse_t *s, int *ready)
         s->overflow = 1;
         return;
     }
-    if ((s->has_data && llm_buf_add(&s->data, "\n", 1) != 0) || llm_buf_add(&s->data, v, vlen) != 0) {
+    if ((s->has_data && buf_add(&s->data, "\n", 1) != 0) || buf_add(&s->data, v, vlen) != 0) {
         s->overflow = 1;
         return;
     }
@@ -56,7 +56,7 @@ size_t llm_sse_feed(llm_sse_t *s, const char *p, size_t n, int *ready)
         size_t j = i;
         while (j < n && p[j] != '\n' && p[j] != '\r')
             j++;
-        if (s->line.len + (j - i) > LLM_SSE_MAX_LINE || llm_buf_add(&s->line, p + i, j - i) != 0) {
+        if (s->line.len + (j - i) > LLM_SSE_MAX_LINE || buf_add(&s->line, p + i, j - i) != 0) {
             s->overflow = 1;
             break;
         }
@@ -68,13 +68,13 @@ size_t llm_sse_feed(llm_sse_t *s, const char *p, size_t n, int *ready)
         sse_line(s, ready);
         s->line.len = 0;
     }
-    if (*ready && llm_buf_add(&s->data, "", 0) != 0) /* "data:" alone still needs a text */
+    if (*ready && buf_add(&s->data, "", 0) != 0) /* "data:" alone still needs a text */
         s->overflow = 1;
     return i;
 }
 
 void llm_sse_free(llm_sse_t *s)
 {
-    llm_buf_free(&s->line);
-    llm_buf_free(&s->data);
+    buf_free(&s->line);
+    buf_free(&s->data);
 }

@@ -1,34 +1,9 @@
-/* Small helpers shared by the providers: buffers, a few JSON readings, finish reasons. */
+/* Small helpers shared by the providers: a few JSON readings, finish reasons. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "providers/llm_internal.h"
-
-int llm_buf_add(llm_buf_t *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) { /* always room for a terminator: callers read text from it */
-        size_t cap = b->cap != 0 ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (d == NULL)
-            return -1;
-        b->data = d;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-void llm_buf_free(llm_buf_t *b)
-{
-    free(b->data);
-    *b = (llm_buf_t){0};
-}
 
 const char *llm_finish_reason_static(const char *s, size_t n)
 {

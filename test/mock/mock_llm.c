@@ -65,7 +65,7 @@ typedef struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     int closing, handles;
-    llm_buf_t in;
+    buf_t in;
     int busy; /* answering a provider request: later requests wait in `in` */
     int sent_continue;
     mock_resp_t resp;
@@ -80,9 +80,9 @@ typedef struct write_req {
 
 static uv_loop_t *loop;
 static int nodelay; /* --nodelay 1 */
-static llm_buf_t *steps; /* queued step texts */
+static buf_t *steps; /* queued step texts */
 static size_t nsteps, steps_head, steps_cap;
-static llm_buf_t recorded; /* the requests' JSON objects, comma-separated */
+static buf_t recorded; /* the requests' JSON objects, comma-separated */
 
 /* ---- connection plumbing ---- */
 
@@ -91,7 +91,7 @@ static void on_closed(uv_handle_t *h)
     conn_t *c = h->data;
     if (--c->handles > 0)
         return;
-    llm_buf_free(&c->in);
+    buf_free(&c->in);
     mock_resp_free(&c->resp);
     free(c);
 }
@@ -149,12 +149,12 @@ static void send_piece(conn_t *c, size_t n)
     if (r->stream) {
         char size[32];
         int k = snprintf(size, sizeof(size), "%zx\r\n", n);
-        llm_buf_t b = {0};
-        llm_buf_add(&b, size, (size_t)k);
-        llm_buf_add(&b, r->body.data + c->off, n);
-        llm_buf_add(&b, "\r\n", 2);
+        buf_t b = {0};
+        buf_add(&b, size, (size_t)k);
+        buf_add(&b, r->body.data + c->off, n);
+        buf_add(&b, "\r\n", 2);
         send_bytes(c, b.data, b.len);
-        llm_buf_free(&b);
+        buf_free(&b);
     } else {
         send_bytes(c, r->body.data + c->off, n);
     }
@@ -243,15 +243,15 @@ static void queue_step(const json_t *step)
     h2o_mem_init_pool(&pool);
     json_out_t o = json_out_pool(&pool, 256);
     json_out_value(&o, step);
-    steps[nsteps] = (llm_buf_t){0};
-    llm_buf_add(&steps[nsteps++], json_out_iov(&o).base, json_out_len(&o));
+    steps[nsteps] = (buf_t){0};
+    buf_add(&steps[nsteps++], json_out_iov(&o).base, json_out_len(&o));
     h2o_mem_clear_pool(&pool);
 }
 
 static void reset(void)
 {
     for (size_t i = 0; i < nsteps; i++)
-        llm_buf_free(&steps[i]);
+        buf_free(&steps[i]);
     nsteps = steps_head = 0;
     recorded.len = 0;
 }
@@ -293,8 +293,8 @@ static void record(const char *method, const char *path, const char *head, size_
         json_out_strn(&o, raw, raw_len);
     json_out_obj_end(&o);
     if (recorded.len > 0)
-        llm_buf_add(&recorded, ",", 1);
-    llm_buf_add(&recorded, json_out_iov(&o).base, json_out_len(&o));
+        buf_add(&recorded, ",", 1);
+    buf_add(&recorded, json_out_iov(&o).base, json_out_len(&o));
 }
 
 static void control(conn_t *c, const char *method, const char *path, const json_t *body)
@@ -311,12 +311,12 @@ static void control(conn_t *c, const char *method, const char *path, const json_
         send_simple(c, 200, "application/json", b,
                     (size_t)snprintf(b, sizeof(b), "{\"queued\":%zu}", nsteps - steps_head));
     } else if (strcmp(path, "/_mock/requests") == 0 && strcmp(method, "GET") == 0) {
-        llm_buf_t b = {0};
-        llm_buf_add(&b, "[", 1);
-        llm_buf_add(&b, recorded.data, recorded.len);
-        llm_buf_add(&b, "]", 1);
+        buf_t b = {0};
+        buf_add(&b, "[", 1);
+        buf_add(&b, recorded.data, recorded.len);
+        buf_add(&b, "]", 1);
         send_simple(c, 200, "application/json", b.data, b.len);
-        llm_buf_free(&b);
+        buf_free(&b);
     } else {
         send_simple(c, 400, "text/plain", "bad control request\n", 20);
     }
@@ -357,7 +357,7 @@ static void handle(conn_t *c, const char *head, size_t head_len, const char *bod
     } else {
         const json_t *step = NULL;
         if (steps_head < nsteps) {
-            llm_buf_t *s = &steps[steps_head++];
+            buf_t *s = &steps[steps_head++];
             step = json_parse(&pool, s->data, s->len, err, sizeof(err));
         }
         record(method, path, head, head_len, json, body, body_len, &pool);
@@ -425,7 +425,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    if (n > 0 && llm_buf_add(&c->in, buf->base, (size_t)n) != 0) {
+    if (n > 0 && buf_add(&c->in, buf->base, (size_t)n) != 0) {
         conn_close(c);
         return;
     }

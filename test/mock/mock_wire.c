@@ -77,10 +77,10 @@ static void reply_init(reply_t *r, const json_t *step, int gemini)
 static void event(mock_resp_t *m, const reply_t *r, const char *prefix, const char *json, size_t len)
 {
     const char *nl = r->crlf ? "\r\n" : "\n";
-    llm_buf_add(&m->body, prefix, strlen(prefix));
-    llm_buf_add(&m->body, json, len);
-    llm_buf_add(&m->body, nl, strlen(nl));
-    llm_buf_add(&m->body, nl, strlen(nl));
+    buf_add(&m->body, prefix, strlen(prefix));
+    buf_add(&m->body, json, len);
+    buf_add(&m->body, nl, strlen(nl));
+    buf_add(&m->body, nl, strlen(nl));
     if (m->ncuts < sizeof(m->cuts) / sizeof(m->cuts[0]))
         m->cuts[m->ncuts++] = m->body.len;
 }
@@ -98,15 +98,15 @@ static const char chunk_head[] =
 
 static void openai_delta(mock_resp_t *m, const reply_t *r, const char *delta_json, const char *finish)
 {
-    llm_buf_t b = {0};
+    buf_t b = {0};
     char tail[64];
     snprintf(tail, sizeof(tail), ",\"finish_reason\":%s%s%s}]}", finish ? "\"" : "", finish ? finish : "null",
              finish ? "\"" : "");
-    llm_buf_add(&b, chunk_head, sizeof(chunk_head) - 1);
-    llm_buf_add(&b, delta_json, strlen(delta_json));
-    llm_buf_add(&b, tail, strlen(tail));
+    buf_add(&b, chunk_head, sizeof(chunk_head) - 1);
+    buf_add(&b, delta_json, strlen(delta_json));
+    buf_add(&b, tail, strlen(tail));
     event(m, r, "data: ", b.data, b.len);
-    llm_buf_free(&b);
+    buf_free(&b);
 }
 
 static void openai_tool_fragment(mock_resp_t *m, const reply_t *r, h2o_mem_pool_t *pool, size_t index,
@@ -281,7 +281,7 @@ static void embeddings(mock_resp_t *m, const char *path, const json_t *req, cons
     }
     json_out_arr_end(&o);
     json_out_obj_end(&o);
-    llm_buf_add(&m->body, json_out_iov(&o).base, json_out_len(&o));
+    buf_add(&m->body, json_out_iov(&o).base, json_out_len(&o));
 }
 
 static int ends_with(const char *path, const char *suffix)
@@ -313,7 +313,7 @@ int mock_wire_build(mock_resp_t *m, const char *path, const json_t *req, const j
                    chat_gemini ? "{\"error\":{\"code\":400,\"message\":\"mock error\",\"status\":\"INVALID_ARGUMENT\"}}"
                                : "{\"error\":{\"message\":\"mock error\",\"type\":\"invalid_request_error\","
                                  "\"code\":\"mock_error\"}}");
-        llm_buf_add(&m->body, b, strlen(b));
+        buf_add(&m->body, b, strlen(b));
         return 0;
     }
     h2o_mem_init_pool(&pool);
@@ -326,7 +326,7 @@ int mock_wire_build(mock_resp_t *m, const char *path, const json_t *req, const j
         m->content_type = "text/event-stream";
         const char *raw = str_of(step, "raw", NULL);
         if (raw != NULL)
-            llm_buf_add(&m->body, raw, strlen(raw));
+            buf_add(&m->body, raw, strlen(raw));
         else if (chat_openai)
             openai_stream(m, &r, &pool);
         else
@@ -340,5 +340,5 @@ int mock_wire_build(mock_resp_t *m, const char *path, const json_t *req, const j
 
 void mock_resp_free(mock_resp_t *m)
 {
-    llm_buf_free(&m->body);
+    buf_free(&m->body);
 }

@@ -12,7 +12,7 @@ typedef struct mock_resp {
     int status;
     const char *content_type;
     int stream; /* sent with Transfer-Encoding: chunked, a chunk per write */
-    llm_buf_t body;
+    buf_t body;
     size_t cuts[512]; /* where each SSE event ends: the write boundaries when chunk_bytes is 0 */
     size_t ncuts;
     size_t chunk_bytes;
