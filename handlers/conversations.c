@@ -1,7 +1,6 @@
 /* The owner's view of their workspace's conversations with visitors: list (by channel, tag,
  * status), read, tag and close them, and read their messages. Visitors reach a conversation
  * through the public chat module with its token instead. */
-#include <string.h>
 
 #include "handlers/conversation.h"
 #include "handlers/handlers.h"
@@ -44,34 +43,9 @@ static const db_stmt_t stmt_messages = {
     CONVERSATION_MESSAGES_PAGE_SQL,
     6, DB_STMT_READONLY};
 
-#define SINCE_TURN "a message of this conversation"
-
-static void on_messages(req_t *r, const db_result_t *res)
-{
-    if (res->status != DB_OK) {
-        if (res->status == DB_ERR_QUERY && res->sqlstate != NULL && strncmp(res->sqlstate, "22", 2) == 0)
-            since_respond_bad(r, SINCE_TURN); /* a well-shaped but impossible timestamp */
-        else
-            req_respond_db_error(r, res);
-    } else if (PQntuples(res->pg) != 1 || strcmp(PQgetvalue(res->pg, 0, 0), "t") != 0) {
-        req_respond_error(r, 404, "not_found", "Not found");
-    } else if (strcmp(PQgetvalue(res->pg, 0, 1), "t") != 0) {
-        since_respond_bad(r, SINCE_TURN);
-    } else {
-        req_respond_cell(r, 200, res->pg, 2);
-    }
-}
-
 void conversations_list_messages(req_t *r, const db_stmt_t *stmt, const char *p1, const char *p2)
 {
-    const char *conversation = req_param_uuid(r, "id");
-    if (conversation == NULL)
-        return;
-    since_t *since = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*since));
-    if (since_from_query(r, SINCE_TURN, since) != 0)
-        return;
-    const char *values[] = {p1, p2, conversation, since->ts, since->id, since->fetch};
-    req_query(r, stmt, values, 6, on_messages);
+    since_list(r, stmt, p1, p2, "a message of this conversation");
 }
 
 /* GET /api/v1/conversations/{id}/messages?since=&limit= */

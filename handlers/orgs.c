@@ -42,11 +42,6 @@ static const db_stmt_t stmt_members = {
     " ORDER BY m.created_at DESC, m.user_id DESC LIMIT $4::int",
     4, DB_STMT_READONLY};
 
-static void not_found(req_t *r)
-{
-    req_respond_error(r, 404, "not_found", "Not found");
-}
-
 static void on_page(req_t *r, const db_result_t *res)
 {
     if (res->status != DB_OK) {
@@ -79,7 +74,7 @@ static void on_org(req_t *r, const db_result_t *res)
         return;
     }
     if (PQntuples(res->pg) != 1) {
-        not_found(r);
+        req_respond_not_found(r);
         return;
     }
     req_respond_cell(r, 200, res->pg, 0);
@@ -90,7 +85,7 @@ static void get_org(req_t *r)
     h2o_iovec_t id = req_param(r, "id");
     char uuid[37];
     if (!validate_uuid(id.base, id.len, uuid)) {
-        not_found(r);
+        req_respond_not_found(r);
         return;
     }
     const char *values[] = {r->principal->user_id, uuid};
@@ -105,7 +100,7 @@ static void list_members(req_t *r)
     h2o_iovec_t id = req_param(r, "id");
     char uuid[37];
     if (!validate_uuid(id.base, id.len, uuid) || strcmp(uuid, r->principal->org_id) != 0) {
-        not_found(r);
+        req_respond_not_found(r);
         return;
     }
     if (r->principal->role != PRINCIPAL_ADMIN) {

@@ -115,11 +115,6 @@ static const db_stmt_t stmt_booking = {
 
 /* ---- the visitor token -------------------------------------------------------------------- */
 
-static void not_found(req_t *r)
-{
-    req_respond_error(r, 404, "not_found", "Not found");
-}
-
 /* The token from "Authorization: Bearer" or ?token= into out (TOKEN_HEX + 1 bytes). 0, or -1
  * after answering: 401 without one, 404 for one that cannot be a token. */
 static int visitor_token(req_t *r, char *out)
@@ -148,7 +143,7 @@ static int visitor_token(req_t *r, char *out)
     for (size_t k = 0; ok && k < n; k++)
         ok = (out[k] >= '0' && out[k] <= '9') || (out[k] >= 'a' && out[k] <= 'f');
     if (!ok) {
-        not_found(r);
+        req_respond_not_found(r);
         return -1;
     }
     out[n] = '\0';
@@ -215,7 +210,7 @@ static void on_posted(req_t *r, const db_result_t *res)
         return;
     }
     if (strcmp(PQgetvalue(res->pg, 0, 0), "t") != 0) {
-        not_found(r);
+        req_respond_not_found(r);
     } else if (!PQgetisnull(res->pg, 0, 1)) {
         req_respond_cell(r, 201, res->pg, 1);
     } else if (!PQgetisnull(res->pg, 0, 2)) {

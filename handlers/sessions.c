@@ -2,7 +2,6 @@
  * and their turns. POST creates chat sessions only: practice sessions are started by the Sailwind
  * practice endpoint and voice sessions by the voice control plane. Sessions are not edited or
  * deleted through this module; the turns are read with GET .../interactions, oldest first. */
-#include <string.h>
 
 #include "handlers/coach.h"
 #include "handlers/handlers.h"
@@ -57,46 +56,12 @@ static const db_stmt_t stmt_interactions = {
     "   'has_more', count(*) >= $6::int)::text FROM page p)",
     6, DB_STMT_READONLY};
 
-static void not_found(req_t *r)
-{
-    req_respond_error(r, 404, "not_found", "Not found");
-}
-
-static void on_interactions(req_t *r, const db_result_t *res)
-{
-    if (res->status != DB_OK) {
-        /* an impossible timestamp of the right shape (month 13, ...) */
-        if (res->status == DB_ERR_QUERY && res->sqlstate != NULL && strncmp(res->sqlstate, "22", 2) == 0)
-            since_respond_bad(r, "an interaction of this session");
-        else
-            req_respond_db_error(r, res);
-        return;
-    }
-    if (PQntuples(res->pg) != 1 || strcmp(PQgetvalue(res->pg, 0, 0), "t") != 0) {
-        not_found(r);
-        return;
-    }
-    if (strcmp(PQgetvalue(res->pg, 0, 1), "t") != 0) {
-        since_respond_bad(r, "an interaction of this session");
-        return;
-    }
-    req_respond_cell(r, 200, res->pg, 2);
-}
-
 /* GET /api/v1/sessions/{id}/interactions?since=&limit=: the caller's session's turns, oldest
  * first, strictly after `since` (an RFC 3339 timestamp, or an interaction id: exact, the way to
- * continue after the last turn seen). has_more says the page was cut at `limit` (default 50,
- * 1..200). */
+ * continue after the last turn seen). has_more says the page was cut at `limit`. */
 static void list_interactions(req_t *r)
 {
-    const char *session = req_param_uuid(r, "id");
-    if (session == NULL)
-        return;
-    since_t *since = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*since));
-    if (since_from_query(r, "an interaction of this session", since) != 0)
-        return;
-    const char *values[] = {r->principal->org_id, r->principal->user_id, session, since->ts, since->id, since->fetch};
-    req_query(r, &stmt_interactions, values, 6, on_interactions);
+    since_list(r, &stmt_interactions, r->principal->org_id, r->principal->user_id, "an interaction of this session");
 }
 
 static const app_route_t session_routes[] = {

@@ -167,6 +167,11 @@ void req_respond_error(req_t *r, int status, const char *code, const char *detai
     req_respond_error_with(r, status, code, detail, NULL, NULL);
 }
 
+void req_respond_not_found(req_t *r)
+{
+    req_respond_error(r, 404, "not_found", "Not found");
+}
+
 void req_respond_validation(req_t *r, const char *const *loc, const char *msg, const char *type)
 {
     json_out_t o = json_out_pool(&r->h2o->pool, 256);
@@ -517,6 +522,6 @@ const char *req_param_uuid(req_t *r, const char *name)
     char *out = h2o_mem_alloc_pool(&r->h2o->pool, 37);
     if (validate_uuid(v.base, v.len, out))
         return out;
-    req_respond_error(r, 404, "not_found", "Not found");
+    req_respond_not_found(r);
     return NULL;
 }

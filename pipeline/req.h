@@ -85,6 +85,8 @@ void req_respond_error(req_t *r, int status, const char *code, const char *detai
 /* The same, with more members written by `members` (e.g. /ready's "checks"). */
 void req_respond_error_with(req_t *r, int status, const char *code, const char *detail,
                             void (*members)(json_out_t *o, void *arg), void *arg);
+/* 404 {"detail": "Not found", "code": "not_found"}. */
+void req_respond_not_found(req_t *r);
 /* One 422 item: loc is a NULL-terminated list such as {"body", "name", NULL}. */
 void req_respond_validation(req_t *r, const char *const *loc, const char *msg, const char *type);
 /* Answers with the text of row 0, column col of a result (JSON built by PostgreSQL), copied

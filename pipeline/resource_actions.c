@@ -25,11 +25,6 @@ static int scope_values(req_t *r, const res_rt_t *rt, const char **values)
     return rt->nscope;
 }
 
-static void not_found(req_t *r)
-{
-    req_respond_error(r, 404, "not_found", "Not found");
-}
-
 /* The body as the statement's jsonb parameter: the validated JSON, plus the members the
  * resource derives from it and, on create, the parent of the path (NULL when the derive hook
  * refused the body and answered). */
@@ -112,7 +107,7 @@ static void on_parent_check(req_t *r, const db_result_t *res)
     if (res->status != DB_OK)
         req_respond_db_error(r, res);
     else if (PQntuples(res->pg) != 1 || strcmp(PQgetvalue(res->pg, 0, 0), "t") != 0)
-        not_found(r);
+        req_respond_not_found(r);
     else
         run_list(r);
 }
@@ -213,7 +208,7 @@ static void on_get(req_t *r, const db_result_t *res)
     if (res->status != DB_OK)
         req_respond_db_error(r, res);
     else if (PQntuples(res->pg) != 1)
-        not_found(r);
+        req_respond_not_found(r);
     else
         req_respond_cell(r, 200, res->pg, 0);
 }
@@ -244,7 +239,7 @@ static void on_exists_for_member(req_t *r, const db_result_t *res)
     if (res->status != DB_OK)
         req_respond_db_error(r, res);
     else if (PQntuples(res->pg) != 1)
-        not_found(r);
+        req_respond_not_found(r);
     else
         req_respond_error(r, 403, "forbidden", "This requires the admin role");
 }
@@ -274,7 +269,7 @@ static void on_create(req_t *r, const db_result_t *res)
     const res_rt_t *rt = rt_of(r);
     if (!PQgetisnull(res->pg, 0, 1)) {
         if (rt->res->parent != NULL && strcmp(PQgetvalue(res->pg, 0, 1), rt->res->parent) == 0)
-            not_found(r); /* the parent in the path, not a field of the body */
+            req_respond_not_found(r); /* the parent in the path, not a field of the body */
         else
             respond_bad_ref(r, res);
         return;
@@ -311,7 +306,7 @@ static void on_update(req_t *r, const db_result_t *res)
     else if (!PQgetisnull(res->pg, 0, 1))
         respond_bad_ref(r, res);
     else if (PQgetisnull(res->pg, 0, 0))
-        not_found(r);
+        req_respond_not_found(r);
     else
         req_respond_cell(r, 200, res->pg, 0);
 }
@@ -341,7 +336,7 @@ static void on_delete(req_t *r, const db_result_t *res)
     if (res->status != DB_OK)
         respond_write_error(r, res);
     else if (PQntuples(res->pg) != 1)
-        not_found(r);
+        req_respond_not_found(r);
     else
         req_respond_json(r, 204, h2o_iovec_init(NULL, 0));
 }

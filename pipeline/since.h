@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 typedef struct req req_t;
+typedef struct db_stmt db_stmt_t;
 
 /* SQL: `col` is strictly after the timestamptz parameter `p`. Responses show times to the second,
  * so a time without a fraction stands for its whole second: since=<a turn's created_at> does
@@ -22,13 +23,17 @@ typedef struct since {
     int limit;
     char buf[64];
     char idbuf[37];
+    const char *turn;
 } since_t;
 
 /* Reads ?since= and ?limit= (default 50, 1..200); answers the 422 and returns -1 when either is
  * bad. `turn` says what an id must name, for the message ("an interaction of this session"). */
 int since_from_query(req_t *r, const char *turn, since_t *out);
 
-/* The 422 for a since that names no turn of this conversation, or an impossible date. */
-void since_respond_bad(req_t *r, const char *turn);
+/* GET .../{id}/<turns>?since=&limit=: runs stmt with ($1 p1, $2 p2, the {id}, since time, since
+ * id, page size + 1), whose one row says whether the caller sees the conversation, whether the
+ * since id (when given) is one of its turns, and {"items", "has_more"}; answers 404, the 422 or
+ * the page. */
+void since_list(req_t *r, const db_stmt_t *stmt, const char *p1, const char *p2, const char *turn);
 
 #endif
