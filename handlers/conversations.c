@@ -1,7 +1,6 @@
 /* The owner's view of their workspace's conversations with visitors: list (by channel, tag,
  * status), read, tag and close them, and read their messages. Visitors reach a conversation
  * through the public chat module with its token instead. */
-
 #include "handlers/conversation.h"
 #include "handlers/handlers.h"
 #include "pipeline/principal.h"

@@ -2,7 +2,6 @@
  * and their turns. POST creates chat sessions only: practice sessions are started by the Sailwind
  * practice endpoint and voice sessions by the voice control plane. Sessions are not edited or
  * deleted through this module; the turns are read with GET .../interactions, oldest first. */
-
 #include "handlers/coach.h"
 #include "handlers/handlers.h"
 #include "pipeline/cursor.h"
