@@ -31,26 +31,24 @@ static const resource_t conversations = {
     "conversations", "/api/v1/conversations", "conversations", RES_SCOPE_WORKSPACE, APP_AUTH_REQUIRED,
     RES_NO_CREATE | RES_NO_DELETE, NULL, RES_FIELDS(conversation_fields), NULL, RES_FILTERS(conversation_filters)};
 
-/* $1 organization, $2 user, $3 the conversation, $4 a timestamp or $5 a message id the page
- * starts strictly after, $6 the page size + 1. One row: whether the conversation is in the
- * caller's workspace, whether $5 (when given) is one of its messages, and
- * {"items": [...], "has_more": bool}, oldest first. */
+/* $1 organization, $2 user, $3 the conversation (in the caller's workspace), then the page. */
 static const db_stmt_t stmt_messages = {
     "conversations_messages",
-    "WITH c AS (SELECT c.id FROM conversations c JOIN workspaces w ON w.id = c.workspace_id"
+    "WITH parent AS (SELECT c.id FROM conversations c JOIN workspaces w ON w.id = c.workspace_id"
     "   WHERE w.user_id = $2::uuid AND w.organization_id = $1::uuid AND c.id = $3::uuid),"
-    CONVERSATION_MESSAGES_PAGE_SQL,
-    6, DB_STMT_READONLY};
+    CONVERSATION_MESSAGES_PAGE_SQL(""),
+    SINCE_PAGE_PARAMS, DB_STMT_READONLY};
 
-void conversations_list_messages(req_t *r, const db_stmt_t *stmt, const char *p1, const char *p2)
+void conversations_list_messages(req_t *r, const db_stmt_t *stmt, const char *p1, const char *p2,
+                                 void (*on_hidden)(req_t *r, const PGresult *pg))
 {
-    since_list(r, stmt, p1, p2, "a message of this conversation");
+    since_list(r, stmt, p1, p2, "a message of this conversation", on_hidden);
 }
 
-/* GET /api/v1/conversations/{id}/messages?since=&limit= */
+/* GET /api/v1/conversations/{id}/messages?since=&limit=&cursor= */
 static void list_messages(req_t *r)
 {
-    conversations_list_messages(r, &stmt_messages, r->principal->org_id, r->principal->user_id);
+    conversations_list_messages(r, &stmt_messages, r->principal->org_id, r->principal->user_id, NULL);
 }
 
 static const app_route_t conversation_routes[] = {

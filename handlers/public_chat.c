@@ -21,7 +21,14 @@
 #define TOKEN_HEX 64        /* 32 random bytes */
 #define KB_PROMPT_MAX "16000" /* knowledge base characters given to the model */
 #define HISTORY_TURNS "20"    /* earlier messages given to the model */
-#define TOKEN_DIGEST "sha256(convert_to($2::text, 'UTF8'))"
+
+/* `tok`: the conversation the visitor token $<token> opens (the hash is unique), if any; `c`: that
+ * conversation when it is $<conv>. A statement answers whether each has a row, so that an unknown
+ * token (401) is told apart from another conversation's token (404). */
+#define VISITOR_SQL(conv, token)                                                                                       \
+    "tok AS (SELECT id, workspace_id FROM conversations"                                                               \
+    "   WHERE visitor_token_hash = sha256(convert_to(" token "::text, 'UTF8'))),"                                     \
+    " c AS (SELECT id, workspace_id FROM tok WHERE id = " conv "::uuid)"
 
 static const char *const channels[] = {"web", "instagram", "whatsapp", "sms", "messenger", "chatgpt", "phone", NULL};
 
@@ -32,17 +39,17 @@ static const db_stmt_t stmt_create = {
     "public_conversation_create",
     "WITH w AS (SELECT id, name, handle FROM workspaces WHERE handle = lower($1)),"
     " ins AS (INSERT INTO conversations (workspace_id, channel, visitor_name, visitor_token_hash)"
-    "   SELECT w.id, $3, $4, " TOKEN_DIGEST " FROM w RETURNING id)"
+    "   SELECT w.id, $3, $4, sha256(convert_to($2::text, 'UTF8')) FROM w RETURNING id)"
     " SELECT ins.id, json_build_object('id', ins.id, 'visitor_token', $2::text,"
     "   'workspace', json_build_object('name', w.name, 'handle', w.handle))::text FROM ins, w",
     4, 0};
 
 /* $1 conversation, $2 token, $3 content, $4 idempotency key. One row: whether the conversation
- * is the token's, the message stored now, the one stored earlier under the key, and whether that
- * one has the same content. */
+ * is the token's, the message stored now, the one stored earlier under the key, whether that
+ * one has the same content, and whether the token opens any conversation. */
 static const db_stmt_t stmt_post = {
     "public_message_post",
-    "WITH c AS (SELECT id FROM conversations WHERE id = $1::uuid AND visitor_token_hash = " TOKEN_DIGEST "),"
+    "WITH " VISITOR_SQL("$1", "$2") ","
     " ins AS (INSERT INTO conversation_messages (conversation_id, role, content, idempotency_key)"
     "   SELECT c.id, 'visitor', $3, $4 FROM c"
     "   ON CONFLICT (conversation_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
@@ -50,25 +57,26 @@ static const db_stmt_t stmt_post = {
     " prev AS (SELECT m.* FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
     "   WHERE $4::text IS NOT NULL AND m.idempotency_key = $4 AND NOT EXISTS (SELECT 1 FROM ins))"
     " SELECT EXISTS (SELECT 1 FROM c), (SELECT " CONVERSATION_MESSAGE_JSON("ins") "::text FROM ins),"
-    "  (SELECT " CONVERSATION_MESSAGE_JSON("prev") "::text FROM prev), (SELECT prev.content = $3 FROM prev)",
+    "  (SELECT " CONVERSATION_MESSAGE_JSON("prev") "::text FROM prev), (SELECT prev.content = $3 FROM prev),"
+    "  EXISTS (SELECT 1 FROM tok)",
     4, 0};
 
-/* The shared page's parameters with $1 the token; $2 has no use here and is always NULL. */
+/* The shared page's parameters with $1 the token ($2 has no use here and is always NULL); column
+ * 6 says whether the token opens any conversation. */
 static const db_stmt_t stmt_messages = {
     "public_messages",
-    "WITH c AS (SELECT id FROM conversations WHERE id = $3::uuid AND visitor_token_hash = "
-    "sha256(convert_to($1::text, 'UTF8')) AND $2::text IS NULL),"
-    CONVERSATION_MESSAGES_PAGE_SQL,
-    6, DB_STMT_READONLY};
+    "WITH " VISITOR_SQL("$3", "$1") ", parent AS (SELECT id FROM c WHERE $2::text IS NULL),"
+    CONVERSATION_MESSAGES_PAGE_SQL(", EXISTS (SELECT 1 FROM tok)"),
+    SINCE_PAGE_PARAMS, DB_STMT_READONLY};
 
 /* $1 conversation, $2 token, $3 quota. One row: whether the conversation is the token's, the
  * workspace's organization, the latest visitor message (id, content), its stored reply (id,
  * content), the workspace's name, tone, knowledge base (cut), active services and connector as
- * JSON, the earlier messages as JSON (oldest first), and whether the organization is over quota. */
+ * JSON, the earlier messages as JSON (oldest first), whether the organization is over quota, the
+ * workspace's id and whether the token opens any conversation. */
 static const db_stmt_t stmt_context = {
     "public_stream_context",
-    "WITH c AS (SELECT id, workspace_id FROM conversations WHERE id = $1::uuid"
-    "   AND visitor_token_hash = " TOKEN_DIGEST "),"
+    "WITH " VISITOR_SQL("$1", "$2") ","
     " w AS (SELECT w.* FROM workspaces w JOIN c ON w.id = c.workspace_id),"
     " last AS (SELECT m.id, m.content, m.created_at FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
     "   WHERE m.role = 'visitor' ORDER BY m.created_at DESC, m.id DESC LIMIT 1),"
@@ -85,7 +93,7 @@ static const db_stmt_t stmt_context = {
     "  (SELECT coalesce(json_agg(json_build_object('role', h.role, 'content', h.content)"
     "     ORDER BY h.created_at, h.id), '[]')::text FROM hist h),"
     "  (SELECT " RUN_SQL_OVER_QUOTA("w.organization_id", "$3") " FROM w),"
-    "  (SELECT id FROM w)",
+    "  (SELECT id FROM w), EXISTS (SELECT 1 FROM tok)",
     3, DB_STMT_READONLY};
 
 /* $1 the reply's id, $2 conversation, $3 content, $4 the message answered, $5 run. One row: the
@@ -115,8 +123,15 @@ static const db_stmt_t stmt_booking = {
 
 /* ---- the visitor token -------------------------------------------------------------------- */
 
+static void respond_unknown_token(req_t *r)
+{
+    req_add_header(r, "www-authenticate", "Bearer error=\"invalid_token\"");
+    req_respond_error(r, 401, "unauthorized", "This visitor_token opens no conversation");
+}
+
 /* The token from "Authorization: Bearer" or ?token= into out (TOKEN_HEX + 1 bytes). 0, or -1
- * after answering: 401 without one, 404 for one that cannot be a token. */
+ * after answering 401: without one, or with one that cannot be a token (the same answer as an
+ * unknown token, so its shape tells a prober nothing). */
 static int visitor_token(req_t *r, char *out)
 {
     h2o_req_t *req = r->h2o;
@@ -143,11 +158,26 @@ static int visitor_token(req_t *r, char *out)
     for (size_t k = 0; ok && k < n; k++)
         ok = (out[k] >= '0' && out[k] <= '9') || (out[k] >= 'a' && out[k] <= 'f');
     if (!ok) {
-        req_respond_not_found(r);
+        respond_unknown_token(r);
         return -1;
     }
     out[n] = '\0';
     return 0;
+}
+
+/* The statement found no conversation with this id for the token: 401 when the token (column
+ * `known`) opens none at all, else 404, as for any conversation that is not the visitor's. */
+static void visitor_refused(req_t *r, const PGresult *pg, int known)
+{
+    if (strcmp(PQgetvalue(pg, 0, known), "t") != 0)
+        respond_unknown_token(r);
+    else
+        req_respond_not_found(r);
+}
+
+static void messages_hidden(req_t *r, const PGresult *pg)
+{
+    visitor_refused(r, pg, 6);
 }
 
 /* ---- POST /public/conversations ----------------------------------------------------------- */
@@ -210,7 +240,7 @@ static void on_posted(req_t *r, const db_result_t *res)
         return;
     }
     if (strcmp(PQgetvalue(res->pg, 0, 0), "t") != 0) {
-        req_respond_not_found(r);
+        visitor_refused(r, res->pg, 4);
     } else if (!PQgetisnull(res->pg, 0, 1)) {
         req_respond_cell(r, 201, res->pg, 1);
     } else if (!PQgetisnull(res->pg, 0, 2)) {
@@ -231,9 +261,10 @@ static void on_posted(req_t *r, const db_result_t *res)
 
 static void post_message(req_t *r)
 {
-    const char *conv = req_param_uuid(r, "id");
     char *token = h2o_mem_alloc_pool(&r->h2o->pool, TOKEN_HEX + 2);
-    if (conv == NULL || visitor_token(r, token) != 0 || validate_body(r, &VSCHEMA(message_fields), V_FULL) != 0)
+    const char *conv;
+    if (visitor_token(r, token) != 0 || (conv = req_param_uuid(r, "id")) == NULL ||
+        validate_body(r, &VSCHEMA(message_fields), V_FULL) != 0)
         return;
     /* the key in the body, else the header; both bounded like the header everywhere else */
     json_t *key = json_get(r->body, "idempotency_key");
@@ -259,7 +290,7 @@ static void list_messages(req_t *r)
     char *token = h2o_mem_alloc_pool(&r->h2o->pool, TOKEN_HEX + 2);
     if (visitor_token(r, token) != 0)
         return;
-    conversations_list_messages(r, &stmt_messages, token, NULL);
+    conversations_list_messages(r, &stmt_messages, token, NULL, messages_hidden);
 }
 
 /* ---- the stream --------------------------------------------------------------------------- */
@@ -347,6 +378,10 @@ static char *system_prompt(const PGresult *pg)
 static void on_context(req_t *r, const db_result_t *res)
 {
     const PGresult *pg = res->pg;
+    if (res->status == DB_OK && PQntuples(pg) == 1 && strcmp(PQgetvalue(pg, 0, 0), "t") != 0) {
+        visitor_refused(r, pg, 13);
+        return;
+    }
     /* a stored reply is replayed whatever the quota */
     int stored = res->status == DB_OK && PQntuples(pg) == 1 && !PQgetisnull(pg, 0, 4);
     if (run_context_check(r, res, stored ? -1 : 11) != 0)
@@ -404,9 +439,9 @@ static void on_context(req_t *r, const db_result_t *res)
 /* GET /api/v1/public/conversations/{id}/stream */
 static void stream(req_t *r)
 {
-    const char *conv = req_param_uuid(r, "id");
     char *token = h2o_mem_alloc_pool(&r->h2o->pool, TOKEN_HEX + 2);
-    if (conv == NULL || visitor_token(r, token) != 0)
+    const char *conv;
+    if (visitor_token(r, token) != 0 || (conv = req_param_uuid(r, "id")) == NULL)
         return;
     r->state = (void *)conv;
     const char *values[] = {conv, token, r->thread->app->run_settings->quota_text};

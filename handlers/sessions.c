@@ -34,33 +34,23 @@ static const resource_t sessions = {
     "sessions", "/api/v1/sessions", "sessions", RES_SCOPE_OWNER, APP_AUTH_REQUIRED, RES_NO_UPDATE | RES_NO_DELETE,
     NULL, RES_FIELDS(session_fields), NULL, RES_FILTERS(session_filters)};
 
-/* $1 organization, $2 user (the caller), $3 the session; $4 a timestamp and $5 an interaction id
- * (at most one given) the turns must come strictly after; $6 the page size + 1. One row: whether
- * the session is the caller's, whether $5 (when given) is a turn of it, and the answer
- * {"items": [...], "has_more": bool}. */
+/* $1 organization, $2 user (the caller), $3 the session, then the page (SINCE_PAGE_SQL). */
 static const db_stmt_t stmt_interactions = {
     "sessions_interactions",
-    "WITH s AS (SELECT id FROM sessions WHERE organization_id = $1::uuid AND user_id = $2::uuid AND id = $3::uuid),"
-    " a AS (SELECT i.created_at, i.id FROM interactions i JOIN s ON i.session_id = s.id WHERE i.id = $5::uuid),"
-    " page AS (SELECT i.*, row_number() OVER (ORDER BY i.created_at, i.id) AS rn"
-    "   FROM interactions i JOIN s ON i.session_id = s.id"
-    "   WHERE " SINCE_SQL_AFTER("i.created_at", "$4")
-    "     AND ($5::uuid IS NULL OR (i.created_at, i.id) > (SELECT created_at, id FROM a))"
-    "   ORDER BY i.created_at, i.id LIMIT $6::int)"
-    " SELECT EXISTS (SELECT 1 FROM s), ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM a)),"
-    "  (SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-    "     'id', p.id, 'session_id', p.session_id, 'role', p.role, 'content', p.content,"
-    "     'created_at', " SQL_RFC3339("p.created_at") ", 'run_id', p.run_id) ORDER BY p.created_at, p.id)"
-    "     FILTER (WHERE p.rn < $6::int), '[]'::json),"
-    "   'has_more', count(*) >= $6::int)::text FROM page p)",
-    6, DB_STMT_READONLY};
+    "WITH parent AS (SELECT id FROM sessions WHERE organization_id = $1::uuid AND user_id = $2::uuid"
+    "   AND id = $3::uuid),"
+    SINCE_PAGE_SQL("interactions", "session_id",
+                   "json_build_object('id', p.id, 'session_id', p.session_id, 'role', p.role, 'content', p.content,"
+                   " 'created_at', " SQL_RFC3339("p.created_at") ", 'run_id', p.run_id)", ""),
+    SINCE_PAGE_PARAMS, DB_STMT_READONLY};
 
-/* GET /api/v1/sessions/{id}/interactions?since=&limit=: the caller's session's turns, oldest
- * first, strictly after `since` (an RFC 3339 timestamp, or an interaction id: exact, the way to
- * continue after the last turn seen). has_more says the page was cut at `limit`. */
+/* GET /api/v1/sessions/{id}/interactions?since=&limit=&cursor=: the caller's session's turns,
+ * oldest first, strictly after `since` (an RFC 3339 timestamp, or an interaction id: exact, the
+ * way to continue after the last turn seen) and after the cursor. */
 static void list_interactions(req_t *r)
 {
-    since_list(r, &stmt_interactions, r->principal->org_id, r->principal->user_id, "an interaction of this session");
+    since_list(r, &stmt_interactions, r->principal->org_id, r->principal->user_id, "an interaction of this session",
+               NULL);
 }
 
 static const app_route_t session_routes[] = {

@@ -317,7 +317,7 @@ static char *seed_conversation(PGconn *db, const char *ws, const char *channel, 
     const char *params[] = {ws, channel, tags};
     PGresult *res = PQexecParams(db,
                                  "INSERT INTO conversations (workspace_id, channel, visitor_token_hash, tags)"
-                                 " VALUES ($1, $2, sha256('t'), $3::text[]) RETURNING id",
+                                 " VALUES ($1, $2, sha256(convert_to(gen_random_uuid()::text, 'UTF8')), $3::text[]) RETURNING id",
                                  3, NULL, params, NULL, NULL, 0);
     REQUIRE(PQresultStatus(res) == PGRES_TUPLES_OK);
     char *id = dup_str(PQgetvalue(res, 0, 0));
