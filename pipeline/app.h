@@ -21,6 +21,7 @@ typedef struct app_rate {
 } app_rate_t;
 
 typedef struct app_module app_module_t;
+struct cors;
 
 /* What app.* directives say about one path (inherited from host and global level). */
 typedef struct app_path_conf {
@@ -30,6 +31,7 @@ typedef struct app_path_conf {
     uint64_t timeout_ms;
     app_rate_t rate;
     app_pool_t pool;
+    const struct cors *cors; /* NULL: no CORS headers, preflights are plain OPTIONS requests */
 } app_path_conf_t;
 
 typedef struct req req_t;

@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <h2o/configurator.h>
 
+#include "pipeline/cors.h"
+#include "pipeline/log.h"
 #include "pipeline/yoml.h"
 
 struct server_configurator {
@@ -234,6 +236,25 @@ static void register_h2o_directives(h2o_globalconf_t *g)
     h2o_throttle_resp_register_configurator(g);
 }
 
+/* libh2o 2.2.5 reads a request body whole before any handler runs, and refuses early (before
+ * reading, or as soon as a chunked or HTTP/2 body grows past it) only what exceeds its one global
+ * bound. That bound is the largest app.body-limit, so nothing larger is ever read, while each
+ * route still answers its own smaller limit with a 413 in the API's shape. H2O's own
+ * limit-request-body, when h2o.conf sets it (for a proxied upload, say), may only raise it. */
+static void bound_request_bodies(config_t *conf)
+{
+    size_t bound = conf->max_app_body_limit != 0 ? conf->max_app_body_limit : conf->global_app_body_limit;
+    if (conf->globalconf.max_request_entity_size != H2O_DEFAULT_MAX_REQUEST_ENTITY_SIZE &&
+        conf->globalconf.max_request_entity_size > bound)
+        bound = conf->globalconf.max_request_entity_size;
+    conf->globalconf.max_request_entity_size = bound;
+    if (conf->max_app_body_path != NULL && conf->max_app_body_limit > conf->global_app_body_limit)
+        log_warn("one path's app.body-limit bounds every request body: a body up to it is read before a smaller "
+                 "limit refuses it",
+                 LOG_S("path", conf->max_app_body_path), LOG_I("body_limit", conf->max_app_body_limit),
+                 LOG_I("global_body_limit", conf->global_app_body_limit));
+}
+
 int config_load(config_t *conf, app_t *app, const char *path)
 {
     char err[512];
@@ -244,7 +265,8 @@ int config_load(config_t *conf, app_t *app, const char *path)
     conf->shutdown_timeout_ms = 10000;
     register_h2o_directives(&conf->globalconf);
     register_server_directives(conf);
-    config_app_register(conf, app);
+    if (config_app_register(conf, app) != 0)
+        return -1;
 
     yoml_t *root = yoml_parse_file(path, err, sizeof(err));
     if (root == NULL) {
@@ -270,10 +292,7 @@ int config_load(config_t *conf, app_t *app, const char *path)
         fprintf(stderr, "[%s] no listener left after HTTP_PORT/HTTPS_PORT overrides\n", path);
         return -1;
     }
-    /* H2O buffers a request body before any handler runs; let it buffer what our routes allow so
-     * the route, not H2O, answers 413 in the API's error shape. */
-    if (conf->globalconf.max_request_entity_size < conf->max_app_body_limit)
-        conf->globalconf.max_request_entity_size = conf->max_app_body_limit;
+    bound_request_bodies(conf);
     return 0;
 }
 
@@ -289,4 +308,6 @@ void config_dispose(config_t *conf)
     }
     conf->num_listeners = 0;
     h2o_config_dispose(&conf->globalconf);
+    cors_free_all(conf->cors);
+    conf->cors = NULL;
 }

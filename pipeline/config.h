@@ -26,7 +26,11 @@ struct config {
     size_t num_listeners;
     unsigned num_threads;
     uint64_t shutdown_timeout_ms;
-    size_t max_app_body_limit; /* the largest app.body-limit, so H2O buffers up to it */
+    size_t max_app_body_limit;       /* the largest app.body-limit: H2O's bound on every body */
+    const char *max_app_body_path;   /* the path that set it (NULL: the global value) */
+    size_t global_app_body_limit;    /* app.body-limit at global level */
+    int http1_keepalive_after_body;  /* app.http1-keepalive-after-body: on (off by default) */
+    struct cors *cors;               /* every CORS policy the configuration made */
 };
 
 /* Loads path into conf (which the caller zeroes), applying HTTP_PORT, HTTPS_PORT, TLS_CERT_FILE and
@@ -35,8 +39,9 @@ struct config {
 int config_load(config_t *conf, app_t *app, const char *path);
 void config_dispose(config_t *conf);
 
-/* Defines the app.* directives (config_app.c); used by config_load. */
-void config_app_register(config_t *conf, app_t *app);
+/* Defines the app.* directives (config_app.c); used by config_load. Returns -1 after printing
+ * why when an environment default they read (CORS_ORIGINS) is malformed. */
+int config_app_register(config_t *conf, app_t *app);
 
 /* Parsers shared by the directives, exposed for unit tests. Return -1 on malformed input. */
 int config_parse_size(const char *s, size_t *out);        /* "512", "64K", "8M" */

@@ -1,8 +1,13 @@
 /* The app.* directives of h2o.conf. Values set at global or host level are inherited by paths;
  * a path with app.handler gets the named module's request handler when its block ends. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/config.h"
+#include "pipeline/cors.h"
+#include "pipeline/early_error.h"
+#include "pipeline/keepalive.h"
 #include "pipeline/yoml.h"
 #include <h2o/configurator.h> /* after h2o.h, which it needs */
 
@@ -31,14 +36,28 @@ static int on_level_enter(h2o_configurator_t *_self, h2o_configurator_context_t 
     return 0;
 }
 
+/* Every path, the host's fallback included, closes HTTP/1.1 connections after a request body
+ * unless the operator said otherwise (pipeline/keepalive.c says why); the fallback, where the
+ * library sends what it refuses before routing, answers in the API's error shape. */
 static int on_level_exit(h2o_configurator_t *_self, h2o_configurator_context_t *ctx, yoml_t *node)
 {
     struct app_configurator *self = (void *)_self;
+    config_t *conf = self->conf;
     app_path_conf_t *v = self->vars--;
-    if (ctx->pathconf != NULL && v->module != NULL && !ctx->dry_run) {
+    if (ctx->hostconf == NULL)
+        conf->global_app_body_limit = v->body_limit;
+    if (ctx->pathconf == NULL || ctx->dry_run)
+        return 0;
+    if (!conf->http1_keepalive_after_body)
+        keepalive_close_after_body(ctx->pathconf);
+    if (ctx->pathconf == &ctx->hostconf->fallback_path)
+        early_error_install(ctx->pathconf);
+    if (v->module != NULL) {
         app_handler_install(self->app, ctx->pathconf, v);
-        if (self->conf->max_app_body_limit < v->body_limit)
-            self->conf->max_app_body_limit = v->body_limit;
+        if (conf->max_app_body_limit < v->body_limit) {
+            conf->max_app_body_limit = v->body_limit;
+            conf->max_app_body_path = ctx->pathconf->path.base;
+        }
     }
     return 0;
 }
@@ -95,6 +114,69 @@ static int on_rate_limit(h2o_configurator_command_t *cmd, h2o_configurator_conte
     return 0;
 }
 
+/* app.cors: off, or {origins: "*" | [origin, ...], credentials: false, max-age: 600}. */
+static int on_cors(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    struct app_configurator *self = self_of(cmd);
+    if (node->type == YOML_TYPE_SCALAR) {
+        if (strcmp(node->data.scalar, "off") != 0) {
+            h2o_configurator_errprintf(cmd, node, "must be `off` or a mapping with `origins`");
+            return -1;
+        }
+        self->vars->cors = NULL;
+        return 0;
+    }
+    cors_t *c = cors_new(&self->conf->cors);
+    for (size_t i = 0; i < node->data.mapping.size; i++) {
+        yoml_t *key = node->data.mapping.elements[i].key, *val = node->data.mapping.elements[i].value;
+        const char *k = key->type == YOML_TYPE_SCALAR ? key->data.scalar : "";
+        const char *err = NULL;
+        if (strcmp(k, "origins") == 0 && val->type == YOML_TYPE_SCALAR) {
+            err = cors_add_origin(c, val->data.scalar, strlen(val->data.scalar));
+        } else if (strcmp(k, "origins") == 0 && val->type == YOML_TYPE_SEQUENCE) {
+            for (size_t j = 0; j < val->data.sequence.size && err == NULL; j++) {
+                yoml_t *o = val->data.sequence.elements[j];
+                err = o->type == YOML_TYPE_SCALAR ? cors_add_origin(c, o->data.scalar, strlen(o->data.scalar))
+                                                  : "an origin must be a string";
+            }
+        } else if (strcmp(k, "credentials") == 0) {
+            ssize_t b = h2o_configurator_get_one_of(cmd, val, "false,true,off,on");
+            if (b < 0)
+                return -1;
+            c->credentials = (int)(b & 1);
+        } else if (strcmp(k, "max-age") == 0) {
+            unsigned age;
+            if (h2o_configurator_scanf(cmd, val, "%u", &age) != 0)
+                return -1;
+            if (age > CORS_MAX_AGE_MAX)
+                err = "max-age is at most 86400 (seconds)";
+            c->max_age = age;
+        } else {
+            err = "keys are origins, credentials and max-age";
+        }
+        if (err != NULL) {
+            h2o_configurator_errprintf(cmd, val, "%s", err);
+            return -1;
+        }
+    }
+    const char *err = cors_check(c);
+    if (err != NULL) {
+        h2o_configurator_errprintf(cmd, node, "%s", err);
+        return -1;
+    }
+    self->vars->cors = c;
+    return 0;
+}
+
+static int on_keepalive_after_body(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    ssize_t v = h2o_configurator_get_one_of(cmd, node, "off,on");
+    if (v < 0)
+        return -1;
+    self_of(cmd)->conf->http1_keepalive_after_body = (int)v;
+    return 0;
+}
+
 static int on_pool(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
 {
     ssize_t v = h2o_configurator_get_one_of(cmd, node, "fast,slow");
@@ -104,7 +186,26 @@ static int on_pool(h2o_configurator_command_t *cmd, h2o_configurator_context_t *
     return 0;
 }
 
-void config_app_register(config_t *conf, app_t *app)
+/* CORS_ORIGINS: the CORS policy of app paths without app.cors of their own. */
+static int cors_from_env(config_t *conf, const cors_t **out)
+{
+    const char *text = getenv("CORS_ORIGINS");
+    *out = NULL;
+    if (text == NULL || *text == '\0')
+        return 0;
+    cors_t *c = cors_new(&conf->cors);
+    const char *err = cors_add_origins_text(c, text);
+    if (err == NULL)
+        err = cors_check(c);
+    if (err != NULL) {
+        fprintf(stderr, "CORS_ORIGINS: %s\n", err);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+int config_app_register(config_t *conf, app_t *app)
 {
     struct app_configurator *c = (void *)h2o_configurator_create(&conf->globalconf, sizeof(*c));
     c->conf = conf;
@@ -117,6 +218,8 @@ void config_app_register(config_t *conf, app_t *app)
                                  .body_limit = APP_DEFAULT_BODY_LIMIT,
                                  .timeout_ms = APP_DEFAULT_TIMEOUT_MS,
                                  .pool = APP_POOL_FAST};
+    if (cors_from_env(conf, &c->vars->cors) != 0)
+        return -1;
 
     int scalar_anywhere = H2O_CONFIGURATOR_FLAG_GLOBAL | H2O_CONFIGURATOR_FLAG_HOST | H2O_CONFIGURATOR_FLAG_PATH |
                           H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR;
@@ -127,4 +230,12 @@ void config_app_register(config_t *conf, app_t *app)
     h2o_configurator_define_command(&c->super, "app.timeout", scalar_anywhere, on_timeout);
     h2o_configurator_define_command(&c->super, "app.rate-limit", scalar_anywhere, on_rate_limit);
     h2o_configurator_define_command(&c->super, "app.pool", scalar_anywhere, on_pool);
+    h2o_configurator_define_command(&c->super, "app.cors",
+                                    H2O_CONFIGURATOR_FLAG_GLOBAL | H2O_CONFIGURATOR_FLAG_HOST | H2O_CONFIGURATOR_FLAG_PATH |
+                                        H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR | H2O_CONFIGURATOR_FLAG_EXPECT_MAPPING,
+                                    on_cors);
+    h2o_configurator_define_command(&c->super, "app.http1-keepalive-after-body",
+                                    H2O_CONFIGURATOR_FLAG_GLOBAL | H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR,
+                                    on_keepalive_after_body);
+    return 0;
 }

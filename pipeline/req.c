@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "pipeline/cors.h"
 #include "pipeline/idempotency.h"
 #include "pipeline/log.h"
 #include "pipeline/metrics.h"
@@ -59,12 +60,11 @@ void req_add_header(req_t *r, const char *name, const char *value)
     h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, strlen(value));
 }
 
-static void add_common_headers(req_t *r)
+void req_add_standard_headers(h2o_req_t *req, const char *request_id, const cors_t *cors)
 {
-    h2o_req_t *req = r->h2o;
     h2o_mem_pool_t *pool = &req->pool;
     h2o_headers_t *h = &req->res.headers;
-    h2o_add_header_by_str(pool, h, H2O_STRLIT("x-request-id"), 0, NULL, r->request_id, strlen(r->request_id));
+    h2o_add_header_by_str(pool, h, H2O_STRLIT("x-request-id"), 0, NULL, request_id, strlen(request_id));
     h2o_add_header_by_str(pool, h, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
     h2o_add_header_by_str(pool, h, H2O_STRLIT("x-frame-options"), 0, NULL, H2O_STRLIT("DENY"));
     h2o_add_header_by_str(pool, h, H2O_STRLIT("referrer-policy"), 0, NULL, H2O_STRLIT("no-referrer"));
@@ -72,6 +72,13 @@ static void add_common_headers(req_t *r)
                           H2O_STRLIT("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"));
     if (req->scheme == &H2O_URL_SCHEME_HTTPS)
         h2o_add_header(pool, h, H2O_TOKEN_STRICT_TRANSPORT_SECURITY, NULL, H2O_STRLIT("max-age=63072000; includeSubDomains"));
+    if (cors != NULL)
+        cors_add_response_headers(cors, req);
+}
+
+static void add_common_headers(req_t *r)
+{
+    req_add_standard_headers(r->h2o, r->request_id, r->conf->cors);
 }
 
 static void access_log(req_t *r, int status)
@@ -140,26 +147,32 @@ void req_start_stream(req_t *r, int status, const char *content_type, h2o_genera
     h2o_start_response(req, generator);
 }
 
-static void end_error(json_out_t *o, req_t *r, const char *code)
+static void end_error(json_out_t *o, const char *request_id, const char *code)
 {
     json_out_key(o, "code");
     json_out_str(o, code);
     json_out_key(o, "request_id");
-    json_out_str(o, r->request_id);
+    json_out_str(o, request_id);
+}
+
+h2o_iovec_t req_error_body(h2o_mem_pool_t *pool, const char *request_id, const char *code, const char *detail,
+                           void (*members)(json_out_t *o, void *arg), void *arg)
+{
+    json_out_t o = json_out_pool(pool, 256);
+    json_out_obj_begin(&o);
+    json_out_key(&o, "detail");
+    json_out_str(&o, detail);
+    end_error(&o, request_id, code);
+    if (members != NULL)
+        members(&o, arg);
+    json_out_obj_end(&o);
+    return json_out_iov(&o);
 }
 
 void req_respond_error_with(req_t *r, int status, const char *code, const char *detail,
                             void (*members)(json_out_t *o, void *arg), void *arg)
 {
-    json_out_t o = json_out_pool(&r->h2o->pool, 256);
-    json_out_obj_begin(&o);
-    json_out_key(&o, "detail");
-    json_out_str(&o, detail);
-    end_error(&o, r, code);
-    if (members != NULL)
-        members(&o, arg);
-    json_out_obj_end(&o);
-    req_respond_json(r, status, json_out_iov(&o));
+    req_respond_json(r, status, req_error_body(&r->h2o->pool, r->request_id, code, detail, members, arg));
 }
 
 void req_respond_error(req_t *r, int status, const char *code, const char *detail)
@@ -190,7 +203,7 @@ void req_respond_validation(req_t *r, const char *const *loc, const char *msg, c
     json_out_str(&o, type);
     json_out_obj_end(&o);
     json_out_arr_end(&o);
-    end_error(&o, r, "validation_error");
+    end_error(&o, r->request_id, "validation_error");
     json_out_obj_end(&o);
     req_respond_json(r, 422, json_out_iov(&o));
 }
@@ -277,10 +290,30 @@ static int is_json_content_type(h2o_req_t *req)
     return v.len >= n && strncasecmp(v.base, json, n) == 0 && (v.len == n || v.base[n] == ';' || v.base[n] == ' ');
 }
 
+/* A browser's preflight on a path with a CORS policy: answered before authentication (browsers
+ * send no credentials with it) with the methods the path really has; 404 when it has none. */
+static void preflight(req_t *r)
+{
+    h2o_req_t *req = r->h2o;
+    char allow[REQ_ALLOW_MAX];
+    const app_route_t *route;
+    if (app_route_match(r->conf->module, req->method, req->path_normalized, &route, r->params, REQ_MAX_PARAMS,
+                        &r->nparams, allow, sizeof(allow)) == APP_MATCH_NO_PATH) {
+        req_respond_not_found(r);
+        return;
+    }
+    cors_add_preflight_headers(r->conf->cors, req, h2o_strdup(&req->pool, allow, SIZE_MAX).base);
+    req_respond_body(r, 204, NULL, h2o_iovec_init(NULL, 0));
+}
+
 static int stage_guard(req_t *r)
 {
     h2o_req_t *req = r->h2o;
     char allow[REQ_ALLOW_MAX];
+    if (r->conf->cors != NULL && cors_is_preflight(req)) {
+        preflight(r);
+        return REQ_WAIT;
+    }
     switch (app_route_match(r->conf->module, req->method, req->path_normalized, &r->route, r->params, REQ_MAX_PARAMS,
                             &r->nparams, allow, sizeof(allow))) {
     case APP_MATCH_FOUND:
@@ -437,6 +470,19 @@ static int is_sane_request_id(h2o_iovec_t v)
     return 1;
 }
 
+void req_take_id(h2o_req_t *h2o, server_thread_t *thread, char *out)
+{
+    ssize_t i = h2o_find_header_by_str(&h2o->headers, H2O_STRLIT("x-request-id"), -1);
+    if (i >= 0 && is_sane_request_id(h2o->headers.entries[i].value)) {
+        h2o_iovec_t v = h2o->headers.entries[i].value;
+        memcpy(out, v.base, v.len);
+        out[v.len] = '\0';
+    } else {
+        snprintf(out, REQ_ID_MAX + 1, "%s-%x-%llx", thread->app->instance_id, thread->index,
+                 (unsigned long long)++thread->request_seq);
+    }
+}
+
 void req_start(h2o_req_t *h2o, server_thread_t *thread, const app_path_conf_t *conf)
 {
     req_t *r = h2o_mem_alloc_shared(&h2o->pool, sizeof(*r), on_dispose);
@@ -447,15 +493,7 @@ void req_start(h2o_req_t *h2o, server_thread_t *thread, const app_path_conf_t *c
     r->start_ns = now_ns();
     thread->inflight++;
 
-    ssize_t i = h2o_find_header_by_str(&h2o->headers, H2O_STRLIT("x-request-id"), -1);
-    if (i >= 0 && is_sane_request_id(h2o->headers.entries[i].value)) {
-        h2o_iovec_t v = h2o->headers.entries[i].value;
-        memcpy(r->request_id, v.base, v.len);
-        r->request_id[v.len] = '\0';
-    } else {
-        snprintf(r->request_id, sizeof(r->request_id), "%s-%x-%llx", thread->app->instance_id, thread->index,
-                 (unsigned long long)++thread->request_seq);
-    }
+    req_take_id(h2o, thread, r->request_id);
 
     r->deadline.cb = on_deadline;
     h2o_timeout_t *t = server_timeout_for(thread, conf->timeout_ms);

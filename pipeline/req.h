@@ -82,6 +82,14 @@ void req_respond_json(req_t *r, int status, h2o_iovec_t body);
 void req_respond_body(req_t *r, int status, const char *content_type, h2o_iovec_t body);
 /* {"detail": detail, "code": code, "request_id": ...} */
 void req_respond_error(req_t *r, int status, const char *code, const char *detail);
+/* That body alone, with more members written by `members` (may be NULL), in pool. */
+h2o_iovec_t req_error_body(h2o_mem_pool_t *pool, const char *request_id, const char *code, const char *detail,
+                           void (*members)(json_out_t *o, void *arg), void *arg);
+/* X-Request-Id, the security headers every response carries and, with a policy, CORS's. */
+void req_add_standard_headers(h2o_req_t *req, const char *request_id, const struct cors *cors);
+/* The request's id into out (REQ_ID_MAX + 1 bytes): the client's X-Request-Id when it is sane
+ * (at most 64 of [A-Za-z0-9._-]), else a new one unique to this process. */
+void req_take_id(h2o_req_t *h2o, server_thread_t *thread, char *out);
 /* The same, with more members written by `members` (e.g. /ready's "checks"). */
 void req_respond_error_with(req_t *r, int status, const char *code, const char *detail,
                             void (*members)(json_out_t *o, void *arg), void *arg);
