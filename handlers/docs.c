@@ -1,7 +1,5 @@
-/* GET /openapi.json: the API's OpenAPI document, generated once when the modules are registered
- * (the /docs page that renders it is a static file served by h2o.conf's file.file). */
-#include <stdlib.h>
-
+/* GET /openapi.json: the API's OpenAPI document, generated once the configuration is loaded (the
+ * /docs page that renders it is a static file served by h2o.conf's file.file). */
 #include "handlers/handlers.h"
 #include "pipeline/openapi.h"
 #include "pipeline/req.h"
@@ -22,7 +20,4 @@ static const app_module_t docs_module = {"docs", docs_routes, sizeof(docs_routes
 void docs_register(app_t *app)
 {
     app_add_module(app, &docs_module);
-    app->openapi = openapi_generate(app, &app->openapi_len);
-    if (app->openapi == NULL)
-        abort(); /* start-up: out of memory */
 }

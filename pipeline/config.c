@@ -310,4 +310,11 @@ void config_dispose(config_t *conf)
     h2o_config_dispose(&conf->globalconf);
     cors_free_all(conf->cors);
     conf->cors = NULL;
+    for (size_t i = 0; i < conf->nplain_paths; i++) {
+        free(conf->plain_paths[i].path);
+        free(conf->plain_paths[i].content_type);
+    }
+    free(conf->plain_paths);
+    conf->plain_paths = NULL;
+    conf->nplain_paths = 0;
 }

@@ -20,6 +20,14 @@ typedef struct config_listener {
     SSL_CTX *ssl_ctx;
 } config_listener_t;
 
+/* A path h2o.conf serves with H2O's own handlers (file.file, file.dir, proxy.reverse.url, ...)
+ * rather than an app module: the OpenAPI document lists it too. */
+typedef struct config_plain_path {
+    char *path;
+    char *content_type; /* what file.file serves, by its extension; NULL when unknown */
+    int dir;            /* file.dir: the path serves the files below it */
+} config_plain_path_t;
+
 struct config {
     h2o_globalconf_t globalconf;
     config_listener_t listeners[CONFIG_MAX_LISTENERS];
@@ -31,6 +39,8 @@ struct config {
     size_t global_app_body_limit;    /* app.body-limit at global level */
     int http1_keepalive_after_body;  /* app.http1-keepalive-after-body: on (off by default) */
     struct cors *cors;               /* every CORS policy the configuration made */
+    config_plain_path_t *plain_paths;
+    size_t nplain_paths;
 };
 
 /* Loads path into conf (which the caller zeroes), applying HTTP_PORT, HTTPS_PORT, TLS_CERT_FILE and

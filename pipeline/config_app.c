@@ -36,6 +36,24 @@ static int on_level_enter(h2o_configurator_t *_self, h2o_configurator_context_t 
     return 0;
 }
 
+/* Remembers a path without app.handler for the OpenAPI document. */
+static void add_plain_path(config_t *conf, h2o_pathconf_t *pathconf, yoml_t *node)
+{
+    config_plain_path_t *p;
+    conf->plain_paths = realloc(conf->plain_paths, sizeof(*p) * (conf->nplain_paths + 1));
+    if (conf->plain_paths == NULL)
+        abort(); /* start-up: out of memory */
+    p = &conf->plain_paths[conf->nplain_paths++];
+    *p = (config_plain_path_t){strndup(pathconf->path.base, pathconf->path.len), NULL, yoml_get(node, "file.dir") != NULL};
+    yoml_t *file = yoml_get(node, "file.file");
+    const char *dot = file != NULL && file->type == YOML_TYPE_SCALAR ? strrchr(file->data.scalar, '.') : NULL;
+    if (dot == NULL)
+        return;
+    h2o_mimemap_type_t *type = h2o_mimemap_get_type_by_extension(pathconf->mimemap, h2o_iovec_init(dot + 1, strlen(dot + 1)));
+    if (type != NULL && type->type == H2O_MIMEMAP_TYPE_MIMETYPE)
+        p->content_type = strndup(type->data.mimetype.base, type->data.mimetype.len);
+}
+
 /* Every path, the host's fallback included, closes HTTP/1.1 connections after a request body
  * unless the operator said otherwise (pipeline/keepalive.c says why); the fallback, where the
  * library sends what it refuses before routing, answers in the API's error shape. */
@@ -52,6 +70,8 @@ static int on_level_exit(h2o_configurator_t *_self, h2o_configurator_context_t *
         keepalive_close_after_body(ctx->pathconf);
     if (ctx->pathconf == &ctx->hostconf->fallback_path)
         early_error_install(ctx->pathconf);
+    if (v->module == NULL && node != NULL)
+        add_plain_path(conf, ctx->pathconf, node);
     if (v->module != NULL) {
         app_handler_install(self->app, ctx->pathconf, v);
         if (conf->max_app_body_limit < v->body_limit) {

@@ -15,6 +15,7 @@
 #include "pipeline/idempotency.h"
 #include "pipeline/log.h"
 #include "pipeline/metrics.h"
+#include "pipeline/openapi.h"
 #include "pipeline/principal.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/resource.h"
@@ -94,6 +95,9 @@ static int cmd_serve(app_t *app, int argc, char **argv)
         config_dispose(&conf);
         return 1;
     }
+    /* after the configuration: the document lists the paths it serves with H2O's own handlers */
+    if ((app->openapi = openapi_generate(app, &app->openapi_len)) == NULL)
+        abort(); /* start-up: out of memory */
     if (app->redis_url == NULL)
         log_info("REDIS_URL is not set: using in-process stand-ins (rate limits, pub/sub); run one instance only");
     const principal_config_t *pc = app->principals;

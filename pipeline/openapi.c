@@ -1,6 +1,7 @@
 /* The OpenAPI 3 document, generated once at start-up from the registered routes: resource routes
  * get request and response schemas from their field descriptions, hand-written routes a generic
- * JSON object. Served by handlers/docs.c. */
+ * JSON object; the paths h2o.conf serves with H2O's own handlers (files) a GET of their content
+ * type. Served by handlers/docs.c. */
 #include "pipeline/openapi.h"
 
 #include <ctype.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/config.h"
 #include "pipeline/resource_internal.h"
 
 static void raw(json_out_t *o, const char *json)
@@ -306,6 +308,41 @@ static void operation(json_out_t *o, const app_route_t *route)
     json_out_obj_end(o);
 }
 
+/* A path of H2O's own handlers: a GET of what it serves (a directory's files by name). */
+static void plain_path(json_out_t *o, const config_plain_path_t *p)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s%s", p->path, p->dir ? "/{file}" : "");
+    json_out_key(o, path);
+    json_out_obj_begin(o);
+    json_out_key(o, "get");
+    json_out_obj_begin(o);
+    if (p->dir) {
+        json_out_key(o, "parameters");
+        raw(o, "[{\"name\":\"file\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}]");
+    }
+    json_out_key(o, "responses");
+    json_out_obj_begin(o);
+    json_out_key(o, "200");
+    json_out_obj_begin(o);
+    json_out_key(o, "description");
+    json_out_str(o, "OK");
+    json_out_key(o, "content");
+    json_out_obj_begin(o);
+    json_out_key(o, p->content_type != NULL ? p->content_type : "*/*");
+    raw(o, "{\"schema\":{\"type\":\"string\"}}");
+    json_out_obj_end(o);
+    json_out_obj_end(o);
+    json_out_key(o, "404");
+    json_out_obj_begin(o);
+    json_out_key(o, "description");
+    json_out_str(o, "Not Found");
+    json_out_obj_end(o);
+    json_out_obj_end(o);
+    json_out_obj_end(o);
+    json_out_obj_end(o);
+}
+
 /* Every distinct path, with all its operations under it. */
 static void paths(json_out_t *o, const app_t *app)
 {
@@ -332,6 +369,8 @@ static void paths(json_out_t *o, const app_t *app)
             json_out_obj_end(o);
         }
     }
+    for (size_t i = 0; app->config != NULL && i < app->config->nplain_paths; i++)
+        plain_path(o, &app->config->plain_paths[i]);
     json_out_obj_end(o);
     free(seen);
 }
