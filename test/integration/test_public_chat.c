@@ -11,6 +11,7 @@
 
 #include "test/support/check.h"
 #include "test/support/env.h"
+#include "test/support/expect.h"
 #include "test/support/loop.h"
 #include "test/support/mock_llm.h"
 #include "test/support/ts_jwt.h"
@@ -225,6 +226,182 @@ static long long replies_to(const char *visitor_msg)
 }
 
 /* ---- the tests ---------------------------------------------------------------------------- */
+
+/* Every route after creation, in each protocol: no token, or one that opens no conversation
+ * (malformed or unknown) is a 401; another conversation's real token is a 404, like an id that
+ * names nothing. */
+static void test_visitor_tokens(const char *handle, const conv_t *other)
+{
+    conv_t c;
+    open_conversation(handle, &c);
+    char upper[80], unknown[80], bad_hex[80], msgs[160], stream[160], no_conv[160], not_uuid[160], q[320];
+    snprintf(upper, sizeof(upper), "%s", c.token);
+    for (char *p = upper; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    snprintf(unknown, sizeof(unknown), "%s", c.token);
+    unknown[0] = unknown[0] == '0' ? '1' : '0';
+    memset(bad_hex, 'z', 64);
+    bad_hex[64] = '\0';
+    snprintf(msgs, sizeof(msgs), "%s/messages", c.path);
+    snprintf(stream, sizeof(stream), "%s/stream", c.path);
+    snprintf(no_conv, sizeof(no_conv), "/api/v1/public/conversations/%s/messages", "00000000-0000-4000-8000-000000000000");
+    snprintf(not_uuid, sizeof(not_uuid), "/api/v1/public/conversations/nope/messages");
+    const char *refused[] = {NULL, "abc", bad_hex, upper, unknown};
+    const ts_version_t versions[] = {TS_H1, TS_H2C_PRIOR};
+    ts_resp_t r;
+    for (size_t v = 0; v < 2; v++) {
+        struct {
+            const char *method, *path, *body;
+        } routes[] = {{"POST", msgs, "{\"content\":\"hi\"}"}, {"GET", msgs, NULL}, {"GET", stream, NULL}};
+        for (size_t k = 0; k < 3; k++) {
+            for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                visitor_call(routes[k].method, routes[k].path, refused[i], routes[k].body, NULL, versions[v], &r);
+                TS_EXPECT_ERROR(&r, 401, "unauthorized");
+                ts_resp_free(&r);
+            }
+            visitor_call(routes[k].method, routes[k].path, other->token, routes[k].body, NULL, versions[v], &r);
+            TS_EXPECT_ERROR(&r, 404, "not_found");
+            ts_resp_free(&r);
+        }
+        /* EventSource's ?token= follows the same rule */
+        snprintf(q, sizeof(q), "%s?token=%s", stream, unknown);
+        visitor_call("GET", q, NULL, NULL, NULL, versions[v], &r);
+        TS_EXPECT_ERROR(&r, 401, "unauthorized");
+        ts_resp_free(&r);
+        snprintf(q, sizeof(q), "%s?token=%s", msgs, other->token);
+        visitor_call("GET", q, NULL, NULL, NULL, versions[v], &r);
+        TS_EXPECT_ERROR(&r, 404, "not_found");
+        ts_resp_free(&r);
+        /* the right token on a conversation that does not exist, or an id that is no UUID */
+        visitor_call("GET", no_conv, c.token, NULL, NULL, versions[v], &r);
+        TS_EXPECT_ERROR(&r, 404, "not_found");
+        ts_resp_free(&r);
+        visitor_call("POST", not_uuid, c.token, "{\"content\":\"hi\"}", NULL, versions[v], &r);
+        TS_EXPECT_ERROR(&r, 404, "not_found");
+        ts_resp_free(&r);
+        /* and the owner of the token is served */
+        visitor_call("GET", msgs, c.token, NULL, NULL, versions[v], &r);
+        CHECK_INT(r.status, 200);
+        ts_resp_free(&r);
+    }
+    CHECK_INT(ts_db_count(db, "SELECT count(*) FROM conversation_messages WHERE conversation_id = $1",
+                          TS_DB_PARAMS(c.id)),
+              0);
+}
+
+/* One page of the visitor's messages: appends the contents to seen (at *n), returns the parsed
+ * body (the caller frees it). */
+static yajl_val page_of(const conv_t *c, const char *query, ts_version_t v, char seen[][16], size_t *n)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "%s/messages?%s", c->path, query);
+    ts_resp_t r;
+    visitor_call("GET", url, c->token, NULL, NULL, v, &r);
+    CHECK_INT(r.status, 200);
+    yajl_val t = ts_json_parse(r.body, "messages page");
+    ts_resp_free(&r);
+    REQUIRE(t != NULL && ts_json_is_array(t, "items"));
+    yajl_val items = ts_json_get(t, "items");
+    for (size_t i = 0; i < ts_json_len(items) && *n < 200; i++)
+        snprintf(seen[(*n)++], 16, "%s", ts_json_get_str(ts_json_index(items, i), "content"));
+    return t;
+}
+
+/* The collection shape on a list "since a point": 120 messages paged to the end with the
+ * cursor, in each protocol; next_cursor is null exactly when a page was not cut; since and
+ * cursor together; cursors the server did not issue for this conversation are 422s. */
+static void test_message_pages(const char *handle, const conv_t *other)
+{
+    conv_t c;
+    open_conversation(handle, &c);
+    const char *params[] = {c.id};
+    PGresult *res = PQexecParams(db,
+                                 "INSERT INTO conversation_messages (conversation_id, role, content, created_at)"
+                                 " SELECT $1, 'visitor', 'm' || i, now() + make_interval(secs => i)"
+                                 " FROM generate_series(0, 119) i",
+                                 1, NULL, params, NULL, NULL, 0);
+    CHECK(PQresultStatus(res) == PGRES_COMMAND_OK);
+    PQclear(res);
+
+    static char seen[200][16];
+    const ts_version_t versions[] = {TS_H1, TS_H2C_PRIOR};
+    for (size_t v = 0; v < 2; v++) {
+        size_t n = 0, pages = 0;
+        char query[256] = "limit=50";
+        for (;;) {
+            yajl_val t = page_of(&c, query, versions[v], seen, &n);
+            pages++;
+            yajl_val next = ts_json_get(t, "next_cursor");
+            CHECK(YAJL_IS_STRING(next) || YAJL_IS_NULL(next));
+            CHECK(YAJL_IS_TRUE(ts_json_get(t, "has_more")) == YAJL_IS_STRING(next));
+            if (!YAJL_IS_STRING(next) || pages == 5) {
+                ts_json_free(t);
+                break;
+            }
+            snprintf(query, sizeof(query), "limit=50&cursor=%s", YAJL_GET_STRING(next));
+            ts_json_free(t);
+        }
+        CHECK_INT(pages, 3);
+        CHECK_INT(n, 120);
+        for (unsigned i = 0; i < n; i++) {
+            char want[16];
+            snprintf(want, sizeof(want), "m%u", i);
+            CHECK_STR(seen[i], want);
+        }
+    }
+
+    /* a page cut exactly at the end has no next page */
+    size_t n = 0;
+    yajl_val t = page_of(&c, "limit=60", TS_H1, seen, &n);
+    char query[320];
+    snprintf(query, sizeof(query), "limit=60&cursor=%s", ts_json_get_str(t, "next_cursor"));
+    ts_json_free(t);
+    t = page_of(&c, query, TS_H1, seen, &n);
+    CHECK_INT(n, 120);
+    CHECK(YAJL_IS_NULL(ts_json_get(t, "next_cursor")));
+    ts_json_free(t);
+
+    /* since (the id of m9) with a cursor: the page after both */
+    const char *const *conv_params = TS_DB_PARAMS(c.id);
+    char *m9 = ts_db_text(db, "SELECT id FROM conversation_messages WHERE conversation_id = $1 AND content = 'm9'",
+                          conv_params);
+    char *m49 = ts_db_text(db, "SELECT id FROM conversation_messages WHERE conversation_id = $1 AND content = 'm49'",
+                           conv_params);
+    REQUIRE(m9 != NULL && m49 != NULL);
+    n = 0;
+    snprintf(query, sizeof(query), "since=%s&limit=10", m9);
+    t = page_of(&c, query, TS_H2C_PRIOR, seen, &n);
+    CHECK_STR(seen[0], "m10");
+    const char *next = ts_json_get_str(t, "next_cursor");
+    REQUIRE(next != NULL);
+    char *cursor = strdup(next);
+    ts_json_free(t);
+    snprintf(query, sizeof(query), "since=%s&limit=10&cursor=%s", m9, cursor);
+    ts_json_free(page_of(&c, query, TS_H2C_PRIOR, seen, &n));
+    CHECK_INT(n, 20);
+    CHECK_STR(seen[10], "m20");
+    CHECK_STR(seen[19], "m29");
+    /* a since beyond the cursor wins: both bounds apply */
+    snprintf(query, sizeof(query), "since=%s&limit=10&cursor=%s", m49, cursor);
+    ts_json_free(page_of(&c, query, TS_H1, seen, &n));
+    CHECK_STR(seen[20], "m50");
+
+    /* cursors not issued for this conversation */
+    char url[512];
+    snprintf(url, sizeof(url), "%s/messages?cursor=abc", c.path);
+    ts_resp_t r;
+    visitor_call("GET", url, c.token, NULL, NULL, TS_H1, &r);
+    TS_EXPECT_422(&r, "value_error", "query", "cursor");
+    ts_resp_free(&r);
+    snprintf(url, sizeof(url), "%s/messages?cursor=%s", other->path, cursor);
+    visitor_call("GET", url, other->token, NULL, NULL, TS_H1, &r);
+    TS_EXPECT_422(&r, "value_error", "query", "cursor");
+    ts_resp_free(&r);
+    free(cursor);
+    free(m9);
+    free(m49);
+}
 
 static void test_conversation_and_messages(const char *handle, conv_t *other)
 {
@@ -569,6 +746,8 @@ int main(void)
     conv_t other;
     open_conversation(handle, &other);
     test_conversation_and_messages(handle, &other);
+    test_visitor_tokens(handle, &other);
+    test_message_pages(handle, &other);
     test_stream(handle, TS_H1);
     test_stream(handle, TS_H2C_PRIOR);
     test_tools(handle);
