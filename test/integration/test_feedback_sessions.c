@@ -151,6 +151,13 @@ static void test_sessions(PGconn *db, ts_who_t *a1, ts_who_t *a2, ts_who_t *b)
     t = TS_REST_JSON("GET", url, a1, NULL, 200);
     CHECK_STR(items_joined(t, "content", got, sizeof(got)), "one,two");
     CHECK(YAJL_IS_TRUE(ts_json_get(t, "has_more")));
+    const char *next = ts_json_get_str(t, "next_cursor");
+    REQUIRE(next != NULL);
+    snprintf(url, sizeof(url), "%s/interactions?limit=2&cursor=%s", path, next);
+    ts_json_free(t);
+    t = TS_REST_JSON("GET", url, a1, NULL, 200);
+    CHECK_STR(items_joined(t, "content", got, sizeof(got)), "three");
+    CHECK(YAJL_IS_NULL(ts_json_get(t, "next_cursor")));
     ts_json_free(t);
 
     snprintf(url, sizeof(url), "%s/interactions?limit=0", path);

@@ -398,6 +398,24 @@ static void test_conversations(const ts_who_t *a, const ts_who_t *b, PGconn *db)
     char *second = dup_str(ts_json_get_str(ts_json_index(items, 1), "id"));
     char *second_at = dup_str(ts_json_get_str(ts_json_index(items, 1), "created_at"));
     ts_json_free(t);
+    /* the owner's view pages with next_cursor like every collection */
+    t = TS_REST_JSON("GET", url, a, NULL, 200);
+    char *cursor = dup_str(ts_json_get_str(t, "next_cursor"));
+    ts_json_free(t);
+    for (int page = 1; page <= 2; page++) {
+        snprintf(url, sizeof(url), "/api/v1/conversations/%s/messages?limit=2&cursor=%s", c1, cursor);
+        t = TS_REST_JSON("GET", url, a, NULL, 200);
+        items = ts_json_get(t, "items");
+        CHECK_INT(ts_json_len(items), page == 1 ? 2 : 1);
+        CHECK_STR(ts_json_get_str(ts_json_index(items, 0), "content"), page == 1 ? "message 2" : "message 4");
+        free(cursor);
+        cursor = ts_json_is_str(t, "next_cursor") ? dup_str(ts_json_get_str(t, "next_cursor")) : NULL;
+        CHECK((cursor != NULL) == (page == 1));
+        ts_json_free(t);
+        if (cursor == NULL)
+            break;
+    }
+    free(cursor);
     snprintf(url, sizeof(url), "/api/v1/conversations/%s/messages?since=%s", c1, second);
     t = TS_REST_JSON("GET", url, a, NULL, 200);
     items = ts_json_get(t, "items");
