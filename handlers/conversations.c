@@ -52,7 +52,7 @@ static void list_messages(req_t *r)
 }
 
 static const app_route_t conversation_routes[] = {
-    {"GET", "/api/v1/conversations/{id}/messages", list_messages, 0, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/conversations/{id}/messages", list_messages, ROUTE_SINCE, APP_AUTH_REQUIRED},
 };
 
 static const resource_t *const conversation_resources[] = {&conversations};

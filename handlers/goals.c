@@ -70,7 +70,7 @@ static void list_goal_tasks(req_t *r)
 }
 
 static const app_route_t goal_routes[] = {
-    {"GET", "/api/v1/goals/{id}/tasks", list_goal_tasks, 0, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/goals/{id}/tasks", list_goal_tasks, ROUTE_PAGE, APP_AUTH_REQUIRED},
     {"POST", "/api/v1/goals/{id}/plan", goals_plan, 0, APP_AUTH_REQUIRED},
 };
 

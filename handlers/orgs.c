@@ -42,29 +42,9 @@ static const db_stmt_t stmt_members = {
     " ORDER BY m.created_at DESC, m.user_id DESC LIMIT $4::int",
     4, DB_STMT_READONLY};
 
-static void on_page(req_t *r, const db_result_t *res)
-{
-    if (res->status != DB_OK) {
-        req_respond_db_error(r, res);
-        return;
-    }
-    page_respond(r, r->state, res);
-}
-
-/* Runs a page statement whose first parameter is `owner`; the page lives in the request pool. */
-static void query_page(req_t *r, const db_stmt_t *stmt, const char *scope, const char *owner)
-{
-    page_t *page = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*page));
-    if (page_from_query(r, scope, page) != 0)
-        return;
-    r->state = page;
-    const char *values[] = {owner, page_after_ts(page), page_after_id(page), page->fetch};
-    req_query(r, stmt, values, 4, on_page);
-}
-
 static void list_orgs(req_t *r)
 {
-    query_page(r, &stmt_list, "orgs", r->principal->user_id);
+    page_query(r, "orgs", &stmt_list, (const char *const[]){r->principal->user_id}, 1);
 }
 
 static void on_org(req_t *r, const db_result_t *res)
@@ -107,13 +87,13 @@ static void list_members(req_t *r)
         req_respond_error(r, 403, "forbidden", "This requires the admin role");
         return;
     }
-    query_page(r, &stmt_members, "org_members", r->principal->org_id);
+    page_query(r, "org_members", &stmt_members, (const char *const[]){r->principal->org_id}, 1);
 }
 
 static const app_route_t orgs_routes[] = {
-    {"GET", "/api/v1/orgs", list_orgs, 0, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/orgs", list_orgs, ROUTE_PAGE, APP_AUTH_REQUIRED},
     {"GET", "/api/v1/orgs/{id}", get_org, 0, APP_AUTH_REQUIRED},
-    {"GET", "/api/v1/orgs/{id}/members", list_members, 0, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/orgs/{id}/members", list_members, ROUTE_PAGE, APP_AUTH_REQUIRED},
 };
 
 static const app_module_t orgs_module = {"orgs", orgs_routes, sizeof(orgs_routes) / sizeof(orgs_routes[0])};

@@ -451,7 +451,7 @@ static void stream(req_t *r)
 static const app_route_t public_routes[] = {
     {"POST", "/api/v1/public/conversations", create_conversation, ROUTE_JSON_BODY, APP_AUTH_NONE},
     {"POST", "/api/v1/public/conversations/{id}/messages", post_message, ROUTE_JSON_BODY, APP_AUTH_NONE},
-    {"GET", "/api/v1/public/conversations/{id}/messages", list_messages, 0, APP_AUTH_NONE},
+    {"GET", "/api/v1/public/conversations/{id}/messages", list_messages, ROUTE_SINCE, APP_AUTH_NONE},
     {"GET", "/api/v1/public/conversations/{id}/stream", stream, ROUTE_SSE, APP_AUTH_NONE},
 };
 

@@ -60,9 +60,10 @@ static const resource_t *const sailwind_resources[] = {&client_archetypes, &prod
                                                        &strategies, &sailwind_rep_assignments};
 
 static const app_route_t sailwind_routes[] = {
-    {"GET", "/api/v1/sailwind/my/rep-assignments", sailwind_my_rep_assignments, 0, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/sailwind/my/rep-assignments", sailwind_my_rep_assignments, ROUTE_PAGE, APP_AUTH_REQUIRED},
     {"POST", "/api/v1/sailwind/practice-sessions", sailwind_practice_start, ROUTE_JSON_BODY, APP_AUTH_REQUIRED},
-    {"GET", "/api/v1/sailwind/my/practice-sessions", sailwind_my_practice_sessions, 0, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/sailwind/my/practice-sessions", sailwind_my_practice_sessions, ROUTE_PAGE,
+     APP_AUTH_REQUIRED},
 };
 
 void sailwind_register(app_t *app)

@@ -54,7 +54,7 @@ static void list_interactions(req_t *r)
 }
 
 static const app_route_t session_routes[] = {
-    {"GET", "/api/v1/sessions/{id}/interactions", list_interactions, 0, APP_AUTH_REQUIRED},
+    {"GET", "/api/v1/sessions/{id}/interactions", list_interactions, ROUTE_SINCE, APP_AUTH_REQUIRED},
     {"POST", "/api/v1/sessions/{id}/messages", coach_post_message, ROUTE_JSON_BODY | ROUTE_SSE, APP_AUTH_REQUIRED},
     {"POST", "/api/v1/sessions/{id}/end", assessment_end_session, 0, APP_AUTH_REQUIRED},
 };

@@ -41,6 +41,8 @@ enum {
     ROUTE_JSON_BODY = 1, /* the body must be a JSON document; it is parsed before the action */
     ROUTE_SSE = 2,       /* answers text/event-stream (for the OpenAPI document) */
     ROUTE_TEXT = 4,      /* answers plain text (for the OpenAPI document) */
+    ROUTE_PAGE = 8,      /* a collection: ?limit=, ?cursor=, {"items", "next_cursor"} (for the OpenAPI document) */
+    ROUTE_SINCE = 16,    /* a turn list: ROUTE_PAGE plus ?since= and "has_more" (for the OpenAPI document) */
 };
 
 typedef struct app_route {

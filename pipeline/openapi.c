@@ -143,6 +143,10 @@ static void ref(json_out_t *o, const char *name, const char *suffix)
     json_out_obj_end(o);
 }
 
+enum { LIST_NONE, LIST_PAGE, LIST_SINCE };
+
+/* A response's JSON content: the named schema (a generic object when NULL), or a page of them,
+ * {"items", "next_cursor"} (plus "has_more" for turn lists). */
 static void json_content(json_out_t *o, const char *schema_name, const char *suffix, int list)
 {
     json_out_key(o, "content");
@@ -150,15 +154,12 @@ static void json_content(json_out_t *o, const char *schema_name, const char *suf
     json_out_key(o, "application/json");
     json_out_obj_begin(o);
     json_out_key(o, "schema");
-    if (schema_name == NULL) {
+    if (list != LIST_NONE) {
         json_out_obj_begin(o);
         json_out_key(o, "type");
         json_out_str(o, "object");
-        json_out_obj_end(o);
-    } else if (list) {
-        json_out_obj_begin(o);
-        json_out_key(o, "type");
-        json_out_str(o, "object");
+        json_out_key(o, "required");
+        raw(o, "[\"items\",\"next_cursor\"]");
         json_out_key(o, "properties");
         json_out_obj_begin(o);
         json_out_key(o, "items");
@@ -166,16 +167,23 @@ static void json_content(json_out_t *o, const char *schema_name, const char *suf
         json_out_key(o, "type");
         json_out_str(o, "array");
         json_out_key(o, "items");
-        ref(o, schema_name, suffix);
+        if (schema_name != NULL)
+            ref(o, schema_name, suffix);
+        else
+            raw(o, "{\"type\":\"object\"}");
         json_out_obj_end(o);
         json_out_key(o, "next_cursor");
+        raw(o, "{\"type\":\"string\",\"nullable\":true}");
+        if (list == LIST_SINCE) {
+            json_out_key(o, "has_more");
+            raw(o, "{\"type\":\"boolean\"}");
+        }
+        json_out_obj_end(o);
+        json_out_obj_end(o);
+    } else if (schema_name == NULL) {
         json_out_obj_begin(o);
         json_out_key(o, "type");
-        json_out_str(o, "string");
-        json_out_key(o, "nullable");
-        json_out_bool(o, 1);
-        json_out_obj_end(o);
-        json_out_obj_end(o);
+        json_out_str(o, "object");
         json_out_obj_end(o);
     } else {
         ref(o, schema_name, suffix);
@@ -205,11 +213,16 @@ static void query_parameter(json_out_t *o, const char *name, const char *schema)
     json_out_obj_end(o);
 }
 
-/* A collection's query: the page, the search and the filters its description declares. */
-static void list_parameters(json_out_t *o, const resource_t *res)
+static void page_parameters(json_out_t *o)
 {
     query_parameter(o, "limit", "{\"type\":\"integer\",\"minimum\":1,\"maximum\":200,\"default\":50}");
     query_parameter(o, "cursor", "{\"type\":\"string\"}");
+}
+
+/* A collection's query: the page, the search and the filters its description declares. */
+static void list_parameters(json_out_t *o, const resource_t *res)
+{
+    page_parameters(o);
     if (res->search != NULL)
         query_parameter(o, "q", "{\"type\":\"string\",\"maxLength\":200}");
     if (res->flags & RES_SOFT_DELETE)
@@ -242,7 +255,10 @@ static void operation(json_out_t *o, const app_route_t *route)
 
     json_out_key(o, method);
     json_out_obj_begin(o);
-    if (strchr(route->pattern, '{') != NULL || route->action == res_list) {
+    int list = route->flags & ROUTE_SINCE ? LIST_SINCE
+               : route->flags & ROUTE_PAGE || route->action == res_list ? LIST_PAGE
+                                                                         : LIST_NONE;
+    if (strchr(route->pattern, '{') != NULL || list != LIST_NONE) {
         json_out_key(o, "parameters");
         json_out_arr_begin(o);
         for (const char *p = strchr(route->pattern, '{'); p != NULL; p = strchr(p + 1, '{')) {
@@ -263,6 +279,11 @@ static void operation(json_out_t *o, const app_route_t *route)
         }
         if (route->action == res_list)
             list_parameters(o, rt->res);
+        else if (list != LIST_NONE)
+            page_parameters(o);
+        if (list == LIST_SINCE)
+            query_parameter(o, "since", "{\"type\":\"string\",\"description\":\"an RFC 3339 time, or the id of an item"
+                                        " of this list: the items strictly after it\"}");
         json_out_arr_end(o);
     }
     if (route->flags & ROUTE_JSON_BODY) {
@@ -270,7 +291,7 @@ static void operation(json_out_t *o, const app_route_t *route)
         json_out_obj_begin(o);
         json_out_key(o, "required");
         json_out_bool(o, 1);
-        json_content(o, name, route->action == res_update ? "Update" : "Create", 0);
+        json_content(o, name, route->action == res_update ? "Update" : "Create", LIST_NONE);
         json_out_obj_end(o);
     }
     json_out_key(o, "responses");
@@ -291,14 +312,14 @@ static void operation(json_out_t *o, const app_route_t *route)
         raw(o, "{\"schema\":{\"type\":\"string\"}}");
         json_out_obj_end(o);
     } else if (status != 204) {
-        json_content(o, name, "", route->action == res_list);
+        json_content(o, name, "", list);
     }
     json_out_obj_end(o);
     json_out_key(o, "default");
     json_out_obj_begin(o);
     json_out_key(o, "description");
     json_out_str(o, "An error in the API's error shape");
-    json_content(o, "Error", "", 0);
+    json_content(o, "Error", "", LIST_NONE);
     json_out_obj_end(o);
     json_out_obj_end(o);
     if (route->auth != APP_AUTH_NONE || rt != NULL) {

@@ -108,6 +108,24 @@ int main(void)
                       "text/event-stream") != NULL);
     CHECK(ts_json_get(doc, "paths", "/api/v1/sessions/{id}/messages", "post", "requestBody") != NULL);
     CHECK(ts_json_get(doc, "paths", "/api/v1/goals/{id}/plan", "post") != NULL);
+    /* hand-written collections are pages too, and the turn lists say how to poll them */
+    static const char *const pages[] = {"/api/v1/orgs", "/api/v1/goals/{id}/tasks", "/api/v1/sessions/{id}/interactions",
+                                        "/api/v1/public/conversations/{id}/messages"};
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        yajl_val props = ts_json_get(doc, "paths", pages[i], "get", "responses", "200", "content", "application/json",
+                                     "schema", "properties");
+        CHECK_STR(ts_json_get_str(props, "items", "type"), "array");
+        CHECK(YAJL_IS_TRUE(ts_json_get(props, "next_cursor", "nullable")));
+        yajl_val params = ts_json_get(doc, "paths", pages[i], "get", "parameters");
+        int cursor = 0, since = 0;
+        for (size_t k = 0; k < ts_json_len(params); k++) {
+            const char *name = ts_json_get_str(params->u.array.values[k], "name");
+            cursor |= name != NULL && strcmp(name, "cursor") == 0;
+            since |= name != NULL && strcmp(name, "since") == 0;
+        }
+        CHECK(cursor);
+        CHECK(since == (strstr(pages[i], "interactions") != NULL || strstr(pages[i], "messages") != NULL));
+    }
     CHECK(ts_json_get(doc, "paths", "/api/v1/workspaces/me", "get") != NULL);
     CHECK(ts_json_get(doc, "paths", "/api/v1/connectors/workspaces/{workspace_id}", "post") != NULL);
 
