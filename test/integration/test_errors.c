@@ -353,6 +353,28 @@ static void test_malformed_http(void)
             fprintf(stderr, "  malformed request %zu answered %ld (%s)\n", i, r.status, r.error);
         ts_resp_free(&r);
     }
+    /* what the library refuses once it has parsed the request is in the API's error shape */
+    static const struct {
+        const char *req;
+        long status;
+        const char *code;
+    } parsed[] = {
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}", 400,
+         "bad_request"},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip\r\n\r\n{}", 400,
+         "bad_request"},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+         400, "bad_request"},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: gzip\r\nContent-Length: 2\r\n\r\n{}",
+         417, "expectation_failed"},
+    };
+    for (size_t i = 0; i < sizeof(parsed) / sizeof(parsed[0]); i++) {
+        ts_resp_t r;
+        ts_raw_exchange(ts_server_http_port(srv), parsed[i].req, strlen(parsed[i].req), 3000, &r);
+        TS_EXPECT_ERROR(&r, parsed[i].status, parsed[i].code);
+        CHECK(ts_resp_header(&r, "x-request-id") != NULL);
+        ts_resp_free(&r);
+    }
     /* none of it hurt the server */
     ts_resp_t r;
     ts_http_get(ts_server_url(srv, 0, "/health"), TS_H1, &r);
