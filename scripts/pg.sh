@@ -5,6 +5,7 @@
 #                 status DIR | port DIR | psql DIR [ARGS...]
 # The cluster listens on 127.0.0.1:PORT and on a unix socket inside DIR; its settings live in
 # DIR/hellosales.conf, so start/stop/restart need only the directory.
+# PG_AUTH_HOST sets the host authentication method of a new cluster (default scram-sha-256).
 set -euo pipefail
 
 pg_die() { echo "pg: $*" >&2; exit 1; }
@@ -61,7 +62,7 @@ pg_init() {
         fi
         echo "pg: initdb $dir"
         pg_as initdb -D "$dir" -U postgres -E UTF8 --locale=C.UTF-8 \
-            --auth-local=trust --auth-host=scram-sha-256 >"$dir.initdb.log" 2>&1 ||
+            --auth-local=trust --auth-host="${PG_AUTH_HOST:-scram-sha-256}" >"$dir.initdb.log" 2>&1 ||
             { cat "$dir.initdb.log" >&2; pg_die "initdb failed"; }
         rm -f "$dir.initdb.log"
         echo "include_if_exists = 'hellosales.conf'" >>"$dir/postgresql.conf"

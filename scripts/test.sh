@@ -13,10 +13,14 @@ HS_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/pg.sh
 source "$HS_REPO/scripts/pg.sh"
 
-# Durability is worthless for a cluster that lives for one run.
+# Durability is worthless for a cluster that lives for one run. MD5 passwords rather than SCRAM:
+# libpq computes SCRAM's 4096 HMAC rounds on the server's event-loop thread, which under ASan with
+# fast_unwind_on_malloc=0 takes seconds a connection on a busy machine and made (re)connects time out.
 HS_PG_TEST_SETTINGS=(
     "fsync = off" "synchronous_commit = off" "full_page_writes = off" "max_connections = 200"
+    "password_encryption = md5"
 )
+export PG_AUTH_HOST=md5
 
 hs_die() { echo "test.sh: $*" >&2; exit 1; }
 
