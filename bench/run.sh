@@ -31,7 +31,7 @@ bench_server_up() {
     local port=$1 i
     shift
     local cmd=(bash -c "${BENCH_SERVER_CMD:-}")
-    [[ -n ${BENCH_SERVER_CMD:-} ]] || cmd=("$BIN" serve -c "$REPO/h2o.conf")
+    [[ -n ${BENCH_SERVER_CMD:-} ]] || cmd=("$BIN" serve -c "${BENCH_CONF:-$REPO/h2o.conf}")
     (cd "$REPO" && exec env HTTP_PORT="$port" HTTPS_PORT=0 LOG_LEVEL=warn APP_ENV="${APP_ENV:-production}" \
         HS_SCHEMA_DIR="$REPO/schema" "$@" "${cmd[@]}") </dev/null >>"$OUT/server.log" 2>&1 &
     SERVER_PID=$!
@@ -112,10 +112,11 @@ bench_token() {
     echo "$header.$payload.$sig"
 }
 
+# wrk_post_script TOKEN BODY: a wrk script POSTing the JSON body with the token.
 wrk_post_script() {
     cat <<LUA
 wrk.method = "POST"
-wrk.body = '{"name":"Bench Client","industry":"Logistics"}'
+wrk.body = '$2'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $1"
 LUA
@@ -133,8 +134,24 @@ bench_resources() {
     printf '{"name":"Bench Client","industry":"Logistics"}' >"$HS_TMP/client.json"
     h2load_run "POST client h2c -c64 -m16" "$base" h2load-clients-create -H "authorization: Bearer $token" \
         -H 'content-type: application/json' -d "$HS_TMP/client.json"
-    wrk_post_script "$token" >"$HS_TMP/post.lua"
+    wrk_post_script "$token" '{"name":"Bench Client","industry":"Logistics"}' >"$HS_TMP/post.lua"
     wrk_run "POST client HTTP/1.1 -c64" "$base" wrk-clients-create -s "$HS_TMP/post.lua"
+}
+
+# What closing HTTP/1.1 connections after every request body (app.http1-close-after-body: on)
+# would cost against the default, which closes only after an ambiguously framed one: POSTs over
+# HTTP/1.1 on the default server, then on one whose conf turns it on. POST /auth/verify of a
+# cached token does no query, so it shows the connection's cost at its largest; client creation
+# shows it beside a write.
+bench_close_after_body() {
+    local port=$1 token=$2 base=http://127.0.0.1:$1/api/v1 conf=$HS_TMP/h2o-close.conf
+    wrk_post_script "$token" "{\"token\":\"$token\"}" >"$HS_TMP/verify.lua"
+    wrk_run "POST auth/verify HTTP/1.1 -c64" "$base/auth/verify" wrk-verify -s "$HS_TMP/verify.lua"
+    { cat "$REPO/h2o.conf"; echo "app.http1-close-after-body: on"; } >"$conf"
+    hs_kill_wait "$SERVER_PID"
+    BENCH_CONF=$conf bench_server_up "$port" WORKOS_JWKS_FILE="$REPO/test/fixtures/auth/jwks.json"
+    wrk_run "POST auth/verify close-after-body" "$base/auth/verify" wrk-verify-close -s "$HS_TMP/verify.lua"
+    wrk_run "POST client close-after-body" "$base/sailwind/clients" wrk-clients-create-close -s "$HS_TMP/post.lua"
 }
 
 # The same authenticated route (token check + one query) with each algorithm, one after the other.
@@ -152,6 +169,7 @@ bench_auth() {
         -H "authorization: Bearer $token"
     # last: it writes many rows, which would slow whatever ran after it
     bench_resources "$port" "$token"
+    bench_close_after_body "$port" "$token"
 }
 
 bench_main() {

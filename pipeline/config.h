@@ -37,7 +37,7 @@ struct config {
     size_t max_app_body_limit;       /* the largest app.body-limit: H2O's bound on every body */
     const char *max_app_body_path;   /* the path that set it (NULL: the global value) */
     size_t global_app_body_limit;    /* app.body-limit at global level */
-    int http1_keepalive_after_body;  /* app.http1-keepalive-after-body: on (off by default) */
+    int http1_close_after_body;      /* app.http1-close-after-body: on (off by default) */
     struct cors *cors;               /* every CORS policy the configuration made */
     config_plain_path_t *plain_paths;
     size_t nplain_paths;

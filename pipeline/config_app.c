@@ -7,7 +7,7 @@
 #include "pipeline/config.h"
 #include "pipeline/cors.h"
 #include "pipeline/early_error.h"
-#include "pipeline/keepalive.h"
+#include "pipeline/framing.h"
 #include "pipeline/yoml.h"
 #include <h2o/configurator.h> /* after h2o.h, which it needs */
 
@@ -54,9 +54,9 @@ static void add_plain_path(config_t *conf, h2o_pathconf_t *pathconf, yoml_t *nod
         p->content_type = strndup(type->data.mimetype.base, type->data.mimetype.len);
 }
 
-/* Every path, the host's fallback included, closes HTTP/1.1 connections after a request body
- * unless the operator said otherwise (pipeline/keepalive.c says why); the fallback, where the
- * library sends what it refuses before routing, answers in the API's error shape. */
+/* Every path, the host's fallback included, closes HTTP/1.1 connections after an ambiguously
+ * framed body (pipeline/framing.c says why); the fallback, where the library sends what it
+ * refuses before routing, answers in the API's error shape. */
 static int on_level_exit(h2o_configurator_t *_self, h2o_configurator_context_t *ctx, yoml_t *node)
 {
     struct app_configurator *self = (void *)_self;
@@ -66,8 +66,7 @@ static int on_level_exit(h2o_configurator_t *_self, h2o_configurator_context_t *
         conf->global_app_body_limit = v->body_limit;
     if (ctx->pathconf == NULL || ctx->dry_run)
         return 0;
-    if (!conf->http1_keepalive_after_body)
-        keepalive_close_after_body(ctx->pathconf);
+    framing_install(ctx->pathconf, conf->http1_close_after_body);
     if (ctx->pathconf == &ctx->hostconf->fallback_path)
         early_error_install(ctx->pathconf);
     if (v->module == NULL && node != NULL)
@@ -188,12 +187,12 @@ static int on_cors(h2o_configurator_command_t *cmd, h2o_configurator_context_t *
     return 0;
 }
 
-static int on_keepalive_after_body(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+static int on_close_after_body(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
 {
     ssize_t v = h2o_configurator_get_one_of(cmd, node, "off,on");
     if (v < 0)
         return -1;
-    self_of(cmd)->conf->http1_keepalive_after_body = (int)v;
+    self_of(cmd)->conf->http1_close_after_body = (int)v;
     return 0;
 }
 
@@ -254,8 +253,8 @@ int config_app_register(config_t *conf, app_t *app)
                                     H2O_CONFIGURATOR_FLAG_GLOBAL | H2O_CONFIGURATOR_FLAG_HOST | H2O_CONFIGURATOR_FLAG_PATH |
                                         H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR | H2O_CONFIGURATOR_FLAG_EXPECT_MAPPING,
                                     on_cors);
-    h2o_configurator_define_command(&c->super, "app.http1-keepalive-after-body",
+    h2o_configurator_define_command(&c->super, "app.http1-close-after-body",
                                     H2O_CONFIGURATOR_FLAG_GLOBAL | H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR,
-                                    on_keepalive_after_body);
+                                    on_close_after_body);
     return 0;
 }

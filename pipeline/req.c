@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "pipeline/cors.h"
+#include "pipeline/framing.h"
 #include "pipeline/idempotency.h"
 #include "pipeline/log.h"
 #include "pipeline/metrics.h"
@@ -310,6 +311,10 @@ static int stage_guard(req_t *r)
 {
     h2o_req_t *req = r->h2o;
     char allow[REQ_ALLOW_MAX];
+    if (framing_is_ambiguous(req)) { /* refused before any action: see framing.c */
+        req_respond_error(r, 400, "bad_request", "Only one Content-Length or Transfer-Encoding header is allowed");
+        return REQ_WAIT;
+    }
     if (r->conf->cors != NULL && cors_is_preflight(req)) {
         preflight(r);
         return REQ_WAIT;

@@ -1,7 +1,8 @@
-/* HTTP/1.1 body framing and the request-body bound. No request is parsed after one that carried a
- * body (so a second Content-Length cannot smuggle one): the server answers once, with Connection:
- * close, and closes; bodiless requests still pipeline, and app.http1-keepalive-after-body: on
- * brings keep-alive back. libh2o's global bound is the largest app.body-limit: a body declared
+/* HTTP/1.1 body framing and the request-body bound. A request with two Content-Length or
+ * Transfer-Encoding headers is refused (400) and nothing after it is parsed: the server answers
+ * once, with Connection: close, and closes, so a second header cannot smuggle a request; requests
+ * framed one way, and bodiless ones, keep their connection, and app.http1-close-after-body: on
+ * closes after every body. libh2o's global bound is the largest app.body-limit: a body declared
  * over it is refused at once in the API's error shape without the server growing, a chunked
  * HTTP/1.1 or an HTTP/2 upload over it is cut off after a few MiB, a body under it but over its
  * route's limit gets the route's 413, and the start-up log names the path that widened it. */
@@ -39,14 +40,17 @@
 #define BOUND_WARNING "bounds every request body"
 
 /* /echo keeps the default 1M limit; /big's 4M makes 4M the bound of every request body. The
- * echo module answers POST /echo only: /big is there for its limit, nothing is sent to it. */
+ * echo module answers POST /echo only: /big is there for its limit, nothing is sent to it.
+ * /plain is served by H2O's own file handler. */
 static const char PATHS[] = TS_PATHS_DEFAULT "/echo:\n"
                                              "  app.handler: echo\n"
                                              "  app.auth: none\n"
                                              "/big:\n"
                                              "  app.handler: echo\n"
                                              "  app.auth: none\n"
-                                             "  app.body-limit: 4M\n";
+                                             "  app.body-limit: 4M\n"
+                                             "/plain:\n"
+                                             "  file.dir: .\n";
 static const char PATHS_ECHO_ONLY[] = TS_PATHS_DEFAULT "/echo:\n"
                                                        "  app.handler: echo\n"
                                                        "  app.auth: none\n";
@@ -236,16 +240,17 @@ static void wait_ready(ts_server_t *s)
     CHECK_INT(status, 200);
 }
 
-/* ---- A: nothing is parsed after a body ------------------------------------------------------ */
+/* ---- A: nothing is parsed after an ambiguous body ------------------------------------------ */
 
-/* `req` followed, in the same write, by GET /health: one response with Connection: close, then
- * the server closes without answering the GET. Returns the status of that response. */
-static long expect_one_response_then_close(const char *why, const char *req)
+/* `req` followed, in the same write, by GET /health on port: one response with Connection:
+ * close, then the server closes without answering the GET. Returns that response's status and
+ * copies the start of its body into body. */
+static long expect_one_response_then_close(uint16_t port, const char *why, const char *req, char *body, size_t cap)
 {
     char *wire = NULL, *acc = NULL;
     size_t len = 0;
     REQUIRE(asprintf(&wire, "%s%s", req, GET_HEALTH) > 0);
-    int fd = connect_and_send(ts_server_http_port(srv), wire, strlen(wire));
+    int fd = connect_and_send(port, wire, strlen(wire));
     free(wire);
     if (fd < 0)
         return 0;
@@ -260,33 +265,77 @@ static long expect_one_response_then_close(const char *why, const char *req)
     if (!closed || p.count != 1 || !p.close[0])
         fprintf(stderr, "  (%s) closed=%d, got: %.600s\n", why, closed, acc != NULL ? acc : "");
     long status = p.count >= 1 ? p.status[0] : 0;
+    snprintf(body, cap, "%s", p.count >= 1 && p.body[0] != NULL ? p.body[0] : "");
     parsed_free(&p);
     free(acc);
     return status;
 }
 
-static void test_no_request_after_body(void)
+/* `req` followed, in the same write, by GET /health on port: both answered on the connection,
+ * which stays open. */
+static void expect_kept_alive(uint16_t port, const char *why, const char *req, long first_status)
 {
-    /* libh2o frames by the first Content-Length: 5 bytes of body, then `e":"cl"}GET /health...` */
-    long status = expect_one_response_then_close("two Content-Lengths", "POST /echo HTTP/1.1\r\nHost: x\r\n"
-                                                                        "Content-Type: application/json\r\n"
-                                                                        "Content-Length: 5\r\nContent-Length: 13\r\n"
-                                                                        "\r\n{\"name\":\"cl\"}");
-    CHECK(status >= 400 && status < 500); /* the 5 bytes `{"nam` are no JSON */
+    char *wire = NULL, *acc = NULL;
+    size_t len = 0;
+    REQUIRE(asprintf(&wire, "%s%s", req, GET_HEALTH) > 0);
+    int fd = connect_and_send(port, wire, strlen(wire));
+    free(wire);
+    if (fd < 0)
+        return;
+    parsed_t p;
+    int closed = read_responses(fd, 2, WAIT_MS, &acc, &len, &p);
+    CHECK(!closed);
+    CHECK_INT(p.count, 2);
+    if (p.count == 2) {
+        CHECK_INT(p.status[0], first_status);
+        CHECK(!p.close[0]);
+        CHECK_INT(p.status[1], 200);
+        CHECK_CONTAINS(p.body[1], "\"status\"");
+    } else {
+        fprintf(stderr, "  (%s) closed=%d, got: %.600s\n", why, closed, acc != NULL ? acc : "");
+    }
+    parsed_free(&p);
+    free(acc);
+    close(fd);
+}
 
-    char *req = NULL;
+/* Two entity headers, whatever their mix, are refused before the route runs (400 bad_request in
+ * the API's shape) and nothing after them is parsed, on an app path and on a path of H2O's own
+ * handlers alike; a request framed one way keeps its connection. */
+static void test_ambiguous_framing(void)
+{
+    static const char *const ambiguous[] = {
+        /* libh2o frames by the first: 5 bytes of body, then `e":"cl"}GET /health...` */
+        "Content-Length: 5\r\nContent-Length: 13\r\n\r\n{\"name\":\"cl\"}",
+        "Content-Length: 13\r\nContent-Length: 13\r\n\r\n{\"name\":\"cl\"}",
+        "Content-Length: 13\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{\"name\":\"cl\"}",
+        "Transfer-Encoding: chunked\r\ncontent-length: 5\r\n\r\n0\r\n\r\n",
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    };
+    uint16_t port = ts_server_http_port(srv);
+    char *req = NULL, body[256];
+    for (size_t i = 0; i < sizeof(ambiguous) / sizeof(ambiguous[0]); i++) {
+        REQUIRE(asprintf(&req, "%s%s", POST_ECHO_HEAD, ambiguous[i]) > 0);
+        CHECK_INT(expect_one_response_then_close(port, ambiguous[i], req, body, sizeof(body)), 400);
+        CHECK_CONTAINS(body, "\"code\":\"bad_request\"");
+        free(req);
+        REQUIRE(asprintf(&req, "POST /health/x HTTP/1.1\r\nHost: x\r\n%s", ambiguous[i]) > 0);
+        expect_one_response_then_close(port, "an app path's 404", req, body, sizeof(body));
+        free(req);
+        REQUIRE(asprintf(&req, "POST /plain/none HTTP/1.1\r\nHost: x\r\n%s", ambiguous[i]) > 0);
+        expect_one_response_then_close(port, "H2O's file handler", req, body, sizeof(body));
+        free(req);
+    }
+
     REQUIRE(asprintf(&req, "%sContent-Length: 13\r\n\r\n{\"name\":\"ok\"}", POST_ECHO_HEAD) > 0);
-    CHECK_INT(expect_one_response_then_close("one Content-Length", req), 200);
+    expect_kept_alive(port, "one Content-Length", req, 200);
     free(req);
-
     REQUIRE(asprintf(&req, "%sContent-Length: 0\r\n\r\n", POST_ECHO_HEAD) > 0);
-    status = expect_one_response_then_close("Content-Length: 0", req);
-    CHECK(status >= 400 && status < 500); /* an empty body is refused */
+    expect_kept_alive(port, "Content-Length: 0", req, 422); /* an empty body is refused */
     free(req);
-
     REQUIRE(asprintf(&req, "%sTransfer-Encoding: chunked\r\n\r\nd\r\n{\"name\":\"te\"}\r\n0\r\n\r\n",
                      POST_ECHO_HEAD) > 0);
-    CHECK_INT(expect_one_response_then_close("chunked", req), 200);
+    expect_kept_alive(port, "chunked", req, 200);
     free(req);
 }
 
@@ -319,41 +368,23 @@ static void test_bodiless_pipelining(void)
     close(fd);
 }
 
-/* app.http1-keepalive-after-body: on answers a request pipelined after a body. Its server has
- * no path above the default limit, so it must not warn about the bound. */
-static void test_keepalive_after_body_on(void)
+/* app.http1-close-after-body: on closes after every request with a body, however framed. Its
+ * server has no path above the default limit, so it must not warn about the bound. */
+static void test_close_after_body_on(void)
 {
-    ts_server_t *ka = start_server(PATHS_ECHO_ONLY, "app.http1-keepalive-after-body: on\n");
-    CHECK(ka != NULL);
-    if (ka == NULL)
+    ts_server_t *s = start_server(PATHS_ECHO_ONLY, "app.http1-close-after-body: on\n");
+    CHECK(s != NULL);
+    if (s == NULL)
         return;
-    wait_ready(ka);
-    char *wire = NULL, *acc = NULL;
-    size_t len = 0;
-    REQUIRE(asprintf(&wire, "%sContent-Length: 13\r\n\r\n{\"name\":\"ka\"}%s", POST_ECHO_HEAD, GET_HEALTH) > 0);
-    int fd = connect_and_send(ts_server_http_port(ka), wire, strlen(wire));
-    free(wire);
-    if (fd >= 0) {
-        parsed_t p;
-        int closed = read_responses(fd, 2, WAIT_MS, &acc, &len, &p);
-        CHECK(!closed);
-        CHECK_INT(p.count, 2);
-        if (p.count == 2) {
-            CHECK_INT(p.status[0], 200);
-            CHECK_CONTAINS(p.body[0], "\"ka\"");
-            CHECK(!p.close[0]);
-            CHECK_INT(p.status[1], 200);
-            CHECK_CONTAINS(p.body[1], "\"status\"");
-        } else {
-            fprintf(stderr, "  keep-alive on: closed=%d, got: %.600s\n", closed, acc != NULL ? acc : "");
-        }
-        parsed_free(&p);
-        free(acc);
-        close(fd);
-    }
-    CHECK(strstr(ts_server_log(ka), BOUND_WARNING) == NULL);
-    CHECK_INT(ts_server_stop(ka), 0);
-    ts_server_free(ka);
+    wait_ready(s);
+    char *req = NULL, body[256];
+    REQUIRE(asprintf(&req, "%sContent-Length: 13\r\n\r\n{\"name\":\"ka\"}", POST_ECHO_HEAD) > 0);
+    CHECK_INT(expect_one_response_then_close(ts_server_http_port(s), "close after body", req, body, sizeof(body)), 200);
+    CHECK_CONTAINS(body, "\"ka\"");
+    free(req);
+    CHECK(strstr(ts_server_log(s), BOUND_WARNING) == NULL);
+    CHECK_INT(ts_server_stop(s), 0);
+    ts_server_free(s);
 }
 
 /* ---- B: the body bound ---------------------------------------------------------------------- */
@@ -628,7 +659,7 @@ int main(void)
     wait_ready(srv);
     char early_detail[256] = "";
     test_bound_warning();
-    test_no_request_after_body();
+    test_ambiguous_framing();
     test_bodiless_pipelining();
     test_declared_over_bound(early_detail, sizeof(early_detail));
     test_route_limit_under_bound(early_detail);
@@ -637,6 +668,6 @@ int main(void)
     test_still_serving();
     CHECK_INT(ts_server_stop(srv), 0);
     ts_server_free(srv);
-    test_keepalive_after_body_on();
+    test_close_after_body_on();
     return check_done("integration/test_body_framing");
 }
