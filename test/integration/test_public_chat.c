@@ -44,7 +44,7 @@ static void visitor_call(const char *method, const char *path, const char *token
                          const char *extra, ts_version_t v, ts_resp_t *r)
 {
     char url[512], auth[160];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", ts_server_http_port(srv), path);
+    snprintf(url, sizeof(url), "%s", ts_server_url(srv, v == TS_H2_TLS, path));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
     const char *headers[4];
     size_t n = 0;
@@ -227,9 +227,9 @@ static long long replies_to(const char *visitor_msg)
 
 /* ---- the tests ---------------------------------------------------------------------------- */
 
-/* Every route after creation, in each protocol: no token, or one that opens no conversation
- * (malformed or unknown) is a 401; another conversation's real token is a 404, like an id that
- * names nothing. */
+/* Every route after creation, in each protocol (HTTP/1.1, h2c, h2 over TLS): no token, or one
+ * that opens no conversation (malformed or unknown) is a 401; another conversation's real token
+ * is a 404, like an id that names nothing. */
 static void test_visitor_tokens(const char *handle, const conv_t *other)
 {
     conv_t c;
@@ -248,9 +248,9 @@ static void test_visitor_tokens(const char *handle, const conv_t *other)
     snprintf(no_conv, sizeof(no_conv), "/api/v1/public/conversations/%s/messages", "00000000-0000-4000-8000-000000000000");
     snprintf(not_uuid, sizeof(not_uuid), "/api/v1/public/conversations/nope/messages");
     const char *refused[] = {NULL, "abc", bad_hex, upper, unknown};
-    const ts_version_t versions[] = {TS_H1, TS_H2C_PRIOR};
+    const ts_version_t versions[] = {TS_H1, TS_H2C_PRIOR, TS_H2_TLS};
     ts_resp_t r;
-    for (size_t v = 0; v < 2; v++) {
+    for (size_t v = 0; v < 3; v++) {
         struct {
             const char *method, *path, *body;
         } routes[] = {{"POST", msgs, "{\"content\":\"hi\"}"}, {"GET", msgs, NULL}, {"GET", stream, NULL}};
@@ -325,8 +325,8 @@ static void test_message_pages(const char *handle, const conv_t *other)
     PQclear(res);
 
     static char seen[200][16];
-    const ts_version_t versions[] = {TS_H1, TS_H2C_PRIOR};
-    for (size_t v = 0; v < 2; v++) {
+    const ts_version_t versions[] = {TS_H1, TS_H2C_PRIOR, TS_H2_TLS};
+    for (size_t v = 0; v < 3; v++) {
         size_t n = 0, pages = 0;
         char query[256] = "limit=50";
         for (;;) {
@@ -716,7 +716,7 @@ int main(void)
     const char *env[] = {"JWT_HS256_SECRET=" SECRET, "LLM_PROVIDER=openai", "LLM_FALLBACK=groq",
                          "OPENAI_API_KEY=" OPENAI_KEY, "GROQ_API_KEY=" GROQ_KEY, openai_env, groq_env,
                          "LLM_FIRST_TOKEN_TIMEOUT_MS=1000", "RUN_DEADLINE_MS=2500", "SSE_KEEPALIVE_MS=200", NULL};
-    srv = ts_server_start(&(ts_server_opts_t){.paths_yaml = PATHS, .env = env});
+    srv = ts_server_start(&(ts_server_opts_t){.paths_yaml = PATHS, .env = env, .tls = 1});
     REQUIRE(srv != NULL);
     ts_rest_init(srv, SECRET);
     db = ts_rest_db();
