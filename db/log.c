@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "db/log.h"
-#include "pipeline/log.h"
 
 void db_log_warn(const char *fmt, ...)
 {

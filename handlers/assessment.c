@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "handlers/coach.h"
 #include "handlers/session_json.h"
 #include "pipeline/cursor.h"
-#include "pipeline/json.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
-#include "pipeline/run.h"
+#include "pipeline/run/run.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 

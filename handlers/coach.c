@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "handlers/coach.h"
 #include "pipeline/cursor.h"
-#include "pipeline/json.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
-#include "pipeline/run_sse.h"
+#include "pipeline/run/run_sse.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 

@@ -5,9 +5,9 @@
 #include <stdio.h>
 
 #include "handlers/handlers.h"
-#include "pipeline/memrule.h"
+#include "handlers/memrule.h"
 #include "pipeline/req.h"
-#include "pipeline/resource.h"
+#include "pipeline/resource/resource.h"
 
 static const char *const contact_sources[] = {"hubspot", "gmail", "manual", NULL};
 

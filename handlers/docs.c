@@ -1,8 +1,8 @@
 /* GET /openapi.json: the API's OpenAPI document, generated once the configuration is loaded (the
  * /docs page that renders it is a static file served by h2o.conf's file.file). */
 #include "handlers/handlers.h"
-#include "pipeline/openapi.h"
 #include "pipeline/req.h"
+#include "pipeline/resource/openapi.h"
 #include "pipeline/server.h"
 
 static void openapi(req_t *r)

@@ -3,7 +3,7 @@
  * (GET /api/v1/admin/feedback, which h2o.conf maps with app.auth: admin). Two descriptors on the
  * one table `feedback`, which has no updated_at: rows are written once. */
 #include "handlers/handlers.h"
-#include "pipeline/resource.h"
+#include "pipeline/resource/resource.h"
 
 /* The member's view: what a create takes and answers. session_id and interaction_id must name the
  * caller's own session or turn (sessions are personal): anything else is 422 reference_not_found.

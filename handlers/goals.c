@@ -5,7 +5,7 @@
 #include "handlers/handlers.h"
 #include "pipeline/cursor.h"
 #include "pipeline/req.h"
-#include "pipeline/resource.h"
+#include "pipeline/resource/resource.h"
 
 static const char *const goal_statuses[] = {"active", "done", "dropped", NULL};
 

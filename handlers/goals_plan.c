@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "handlers/goals.h"
 #include "pipeline/cursor.h"
-#include "pipeline/json.h"
 #include "pipeline/req.h"
-#include "pipeline/run.h"
+#include "pipeline/run/run.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 

@@ -4,7 +4,7 @@
  * app.auth: admin, which answers members with a 403. */
 #include "handlers/handlers.h"
 #include "pipeline/cursor.h"
-#include "pipeline/resource.h"
+#include "pipeline/resource/resource.h"
 
 static const char *const run_kinds[] = {"public_chat", "coach_chat", "practice", "assessment",
                                         "planner",     "crm_chat",   "voice",    NULL};

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/json.h"
 #include "handlers/conversation.h"
 #include "handlers/handlers.h"
-#include "pipeline/json.h"
 #include "pipeline/req.h"
-#include "pipeline/run.h"
+#include "pipeline/run/run.h"
+#include "pipeline/run/run_sse.h"
 #include "pipeline/server.h"
-#include "pipeline/run_sse.h"
 #include "pipeline/validate.h"
 
 #define TOKEN_HEX 64        /* 32 random bytes */

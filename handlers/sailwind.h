@@ -4,7 +4,7 @@
 #define handlers_sailwind_h
 
 #include "pipeline/req.h"
-#include "pipeline/resource.h"
+#include "pipeline/resource/resource.h"
 
 /* POST /api/v1/sailwind/rep-assignments (admins) and GET .../{id}. */
 extern const resource_t sailwind_rep_assignments;

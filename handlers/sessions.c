@@ -7,7 +7,7 @@
 #include "pipeline/cursor.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
-#include "pipeline/resource.h"
+#include "pipeline/resource/resource.h"
 #include "pipeline/since.h"
 #include "pipeline/validate.h"
 

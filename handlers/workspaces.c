@@ -8,7 +8,7 @@
 #include "pipeline/cursor.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
-#include "pipeline/resource.h"
+#include "pipeline/resource/resource.h"
 
 #define HANDLE_MIN 3
 #define HANDLE_MAX 63

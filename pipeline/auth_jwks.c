@@ -15,8 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "base/json.h"
 #include "pipeline/auth.h"
-#include "pipeline/json.h"
 
 #define AUTH_KEYS_MAX 64 /* an IdP publishes a handful; more is a broken or hostile document */
 #define AUTH_KID_MAX 255

@@ -9,8 +9,8 @@
 #include <jwt.h>
 #include <openssl/err.h>
 
+#include "base/json.h"
 #include "pipeline/auth.h"
-#include "pipeline/json.h"
 
 #define AUTH_KID_MAX 255
 #define AUTH_RSA_MAX_SIG 1024 /* 8192-bit modulus, the largest auth_jwks accepts */

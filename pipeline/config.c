@@ -9,9 +9,9 @@
 #include <unistd.h>
 #include <h2o/configurator.h>
 
+#include "base/log.h"
+#include "base/yoml.h"
 #include "pipeline/cors.h"
-#include "pipeline/log.h"
-#include "pipeline/yoml.h"
 
 struct server_configurator {
     h2o_configurator_t super;

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/yoml.h"
 #include "pipeline/config.h"
 #include "pipeline/cors.h"
 #include "pipeline/early_error.h"
 #include "pipeline/framing.h"
-#include "pipeline/yoml.h"
 #include <h2o/configurator.h> /* after h2o.h, which it needs */
 
 #define APP_DEFAULT_BODY_LIMIT (1u << 20)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "pipeline/log.h"
+#include "base/log.h"
 #include "pipeline/server.h"
 
 #define IDEM_KEY_MAX 255

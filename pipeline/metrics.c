@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "providers/llm.h"
 
 typedef _Atomic uint64_t counter_t;
 
@@ -77,7 +76,7 @@ static size_t index_of(const char *const *names, size_t n, const char *name)
     return i;
 }
 
-metrics_t *metrics_new(const app_t *app)
+metrics_t *metrics_new(const app_t *app, const char *const *provider_names, size_t nproviders)
 {
     metrics_t *m = xcalloc(1, sizeof(*m));
     size_t nroutes = 0;
@@ -99,13 +98,10 @@ metrics_t *metrics_new(const app_t *app)
             m->slots[s] = (route_slot_t){route, p};
         }
     }
-    const llm_chain_t *chain = app->llm;
-    m->providers = xcalloc(chain ? chain->n : 0, sizeof(*m->providers));
-    for (size_t i = 0; chain != NULL && i < chain->n; i++) {
-        const char *name = llm_provider_name(chain->providers[i]);
-        if (index_of(m->providers, m->nproviders, name) == m->nproviders)
-            m->providers[m->nproviders++] = name;
-    }
+    m->providers = xcalloc(nproviders, sizeof(*m->providers));
+    for (size_t i = 0; i < nproviders; i++)
+        if (index_of(m->providers, m->nproviders, provider_names[i]) == m->nproviders)
+            m->providers[m->nproviders++] = provider_names[i];
     size_t routes = m->npatterns + 1, providers = m->nproviders + 1;
     m->http = 0;
     m->hist = m->http + routes * NSTATUS;

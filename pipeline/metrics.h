@@ -14,9 +14,9 @@
 typedef struct metrics metrics_t;               /* the label sets: read-only once built */
 typedef struct metrics_thread metrics_thread_t; /* one thread's counters: only that thread writes */
 
-/* The label sets of app's registered routes and chat providers (app->llm, may be NULL). Call after
- * every module has registered. */
-metrics_t *metrics_new(const app_t *app);
+/* The label sets of app's registered routes and of the chat providers named (nproviders names,
+ * duplicates ignored). Call after every module has registered. */
+metrics_t *metrics_new(const app_t *app, const char *const *providers, size_t nproviders);
 void metrics_free(metrics_t *m);
 
 /* A zeroed block of counters for one thread (NULL when m is NULL: every call below then does

@@ -9,8 +9,8 @@
 #include <time.h>
 #include <openssl/crypto.h>
 
-#include "pipeline/httpc.h"
-#include "pipeline/log.h"
+#include "base/httpc.h"
+#include "base/log.h"
 #include "pipeline/req.h"
 #include "pipeline/server.h"
 

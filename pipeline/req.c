@@ -10,10 +10,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/log.h"
 #include "pipeline/cors.h"
 #include "pipeline/framing.h"
 #include "pipeline/idempotency.h"
-#include "pipeline/log.h"
 #include "pipeline/metrics.h"
 #include "pipeline/ratelimit.h"
 #include "pipeline/server.h"

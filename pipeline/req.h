@@ -9,9 +9,9 @@
 #define H2O_USE_LIBUV 1
 #include <h2o.h>
 
+#include "base/json.h"
 #include "db/db.h"
 #include "pipeline/app.h"
-#include "pipeline/json.h"
 #include "pipeline/principal.h"
 
 #define REQ_ID_MAX 64

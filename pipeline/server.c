@@ -13,11 +13,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "pipeline/log.h"
-#include "pipeline/run.h"
+#include "base/log.h"
 
 #define SERVER_DRAIN_TICK_MS 20
-#define SERVER_RUNS_GRACE_MS 2000 /* after cancelling runs at the shutdown deadline */
+#define SERVER_RUNS_GRACE_MS 2000 /* after cancelling work at the shutdown deadline */
 #define SERVER_STATS_TICK_MS 200
 #define SERVER_IDLE_GRACE_MS 1000 /* how long an HTTP/1.1 connection may sit idle during shutdown */
 
@@ -166,18 +165,29 @@ static void finish_thread(server_thread_t *t)
     on_client_closed(t);
 }
 
+static void cancel_work(server_thread_t *t)
+{
+    h2o_linklist_t *node = t->work.next;
+    while (node != &t->work) {
+        h2o_linklist_t *next = node->next; /* cancelling may end the work */
+        server_work_t *w = H2O_STRUCT_FROM_MEMBER(server_work_t, link, node);
+        w->cancel(w);
+        node = next;
+    }
+}
+
 static void on_drain_tick(uv_timer_t *timer)
 {
     server_thread_t *t = timer->data;
     h2o_timeout_run(&t->loop, &t->ctx.http1.req_timeout, uv_now(&t->loop));
     /* Connections rather than requests: H2O 2.2 hands an HTTP/1.1 request to a handler only once
      * its body has arrived, so an upload in progress is visible only as an open connection. */
-    int drained = t->connections == 0 && t->inflight == 0 && h2o_linklist_is_empty(&t->runs);
-    if (!drained && uv_now(&t->loop) >= t->drain_deadline && !t->runs_cancelled && !h2o_linklist_is_empty(&t->runs)) {
-        /* a run whose visitor left still holds the database and the providers: stop it and give
-         * it a moment to record itself before those close */
-        run_cancel_all(t);
-        t->runs_cancelled = 1;
+    int drained = t->connections == 0 && t->inflight == 0 && h2o_linklist_is_empty(&t->work);
+    if (!drained && uv_now(&t->loop) >= t->drain_deadline && !t->work_cancelled && !h2o_linklist_is_empty(&t->work)) {
+        /* work whose client left (an AI run) still holds the database and the providers: stop it
+         * and give it a moment to record itself before those close */
+        cancel_work(t);
+        t->work_cancelled = 1;
         t->drain_deadline = uv_now(&t->loop) + SERVER_RUNS_GRACE_MS;
         return;
     }
@@ -238,7 +248,7 @@ static void *thread_main(void *arg)
         t->redis = redis_client_new(&t->loop, t->app->redis_url);
     t->httpc = httpc_new(&t->loop);
     t->principals = principal_thread_new(&t->loop, t->app->principals, t->httpc);
-    h2o_linklist_init_anchor(&t->runs);
+    h2o_linklist_init_anchor(&t->work);
     publish_db_stats(&t->stats_timer);
     uv_timer_start(&t->stats_timer, publish_db_stats, SERVER_STATS_TICK_MS, SERVER_STATS_TICK_MS);
 

@@ -11,11 +11,11 @@
 #define H2O_USE_LIBUV 1
 #include <h2o.h>
 
+#include "base/httpc.h"
 #include "db/db.h"
 #include "db/redis.h"
 #include "pipeline/app.h"
 #include "pipeline/config.h"
-#include "pipeline/httpc.h"
 #include "pipeline/metrics.h"
 #include "pipeline/principal.h"
 
@@ -48,8 +48,8 @@ struct server_thread {
     metrics_thread_t *metrics; /* this thread's counters, summed by GET /metrics */
     uint64_t request_seq;
     uint64_t inflight;       /* app requests not yet disposed */
-    h2o_linklist_t runs;     /* AI pipeline runs alive on this thread (they outlive requests) */
-    int runs_cancelled;      /* shutdown's deadline passed and the runs were told to stop */
+    h2o_linklist_t work;     /* server_work_t alive on this thread */
+    int work_cancelled;      /* shutdown's deadline passed and the work was told to stop */
     uint64_t connections;    /* accepted and not yet closed */
     /* One H2O timeout list per distinct app.timeout value (H2O's lists have a fixed duration). */
     struct {
@@ -58,6 +58,24 @@ struct server_thread {
     } timeouts[SERVER_MAX_TIMEOUTS];
     size_t ntimeouts;
 };
+
+/* Work that outlives the request that started it (an AI run whose client left, say): shutdown
+ * waits for it like for a request, and at its deadline calls cancel, which must end the work
+ * soon (it may still write its record) and call server_work_done. */
+typedef struct server_work {
+    h2o_linklist_t link;
+    void (*cancel)(struct server_work *w);
+} server_work_t;
+
+static inline void server_work_add(server_thread_t *t, server_work_t *w)
+{
+    h2o_linklist_insert(&t->work, &w->link);
+}
+
+static inline void server_work_done(server_work_t *w)
+{
+    h2o_linklist_unlink(&w->link);
+}
 
 static inline server_thread_t *server_thread_of(h2o_req_t *req)
 {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline/json.h"
+#include "base/json.h"
 #include "pipeline/req.h"
 #include "pipeline/validate.h"
 

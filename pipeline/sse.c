@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "pipeline/metrics.h"
-#include "pipeline/buf.h"
 #include "pipeline/req.h"
 #include "pipeline/server.h"
 

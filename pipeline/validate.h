@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "pipeline/json.h"
+#include "base/json.h"
 
 typedef struct req req_t;
 

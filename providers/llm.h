@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "pipeline/httpc.h"
+#include "base/httpc.h"
 
 /* Bounds on what one reply may hold; a reply over them fails with LLM_ERR_TOO_LARGE. */
 #define LLM_MAX_REPLY (100u * 1024)    /* reply text, bytes */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/log.h"
+#include "base/log.h"
 #include "providers/llm_internal.h"
 
 #define DEFAULT_CONNECT_MS 5000

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/log.h"
+#include "base/log.h"
 #include "providers/llm_internal.h"
 
 #define CHAIN_MAX 8

@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#include "pipeline/buf.h"
-#include "pipeline/json.h"
+#include "base/buf.h"
+#include "base/json.h"
 #include "providers/llm.h"
 
 #define LLM_SSE_MAX_LINE (1u << 20) /* one SSE line, and one event's data */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pipeline/yoml.h"
+#include "base/yoml.h"
 #include "test/support/check.h"
 #include "test/support/env.h"
 #include "test/support/http.h"

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "pipeline/json.h"
+#include "base/json.h"
 #include "providers/llm_internal.h"
 
 typedef struct mock_resp {

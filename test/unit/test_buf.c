@@ -2,7 +2,7 @@
  * bounded append refuses without changing anything, and free leaves an empty buffer to reuse. */
 #include <string.h>
 
-#include "pipeline/buf.h"
+#include "base/buf.h"
 #include "test/support/check.h"
 
 int main(void)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/guard.h"
+#include "pipeline/run/guard.h"
 #include "test/support/check.h"
 
 static const char *check_input(const char *s)

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
-#include "pipeline/httpc.h"
+#include "base/httpc.h"
 #include "test/support/check.h"
 
 #define MAX_CONNS 1024

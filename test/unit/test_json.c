@@ -1,5 +1,5 @@
 /* JSON parsing limits and the writer's escaping and structure. */
-#include "pipeline/json.h"
+#include "base/json.h"
 #include "test/support/check.h"
 
 static h2o_mem_pool_t pool;

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/json.h"
-#include "pipeline/log.h"
+#include "base/json.h"
+#include "base/log.h"
 #include "providers/llm.h"
 #include "test/support/capture.h"
 #include "test/support/check.h"

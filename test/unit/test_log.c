@@ -2,8 +2,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "pipeline/json.h"
-#include "pipeline/log.h"
+#include "base/json.h"
+#include "base/log.h"
 #include "test/support/check.h"
 
 static const char *redact(const char *in)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/json.h"
-#include "pipeline/memrule.h"
+#include "base/json.h"
+#include "handlers/memrule.h"
 #include "test/support/check.h"
 
 /* Parses a heap copy of exactly len bytes (no NUL after it), so that ASan reports any read past

@@ -52,7 +52,8 @@ int main(void)
     REQUIRE(chain != NULL && chain->n == 1);
     const app_module_t *modules[] = {&module_a, &module_b};
     app_t app = {.modules = modules, .nmodules = 2, .llm = chain};
-    metrics_t *m = metrics_new(&app);
+    const char *providers[] = {llm_provider_name(chain->providers[0])};
+    metrics_t *m = metrics_new(&app, providers, 1);
     metrics_thread_t *t1 = metrics_thread_new(m), *t2 = metrics_thread_new(m);
     CHECK(metrics_thread_new(NULL) == NULL);
     metrics_http(NULL, &routes_a[0], 200, MS); /* no block: nothing, no crash */

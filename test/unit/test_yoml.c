@@ -1,8 +1,8 @@
 /* The YAML loader and the node layout libh2o was compiled with. */
 #include <stddef.h>
 
+#include "base/yoml.h"
 #include "pipeline/config.h" /* h2o.h before configurator.h */
-#include "pipeline/yoml.h"
 #include <h2o/configurator.h>
 
 #include "test/support/check.h"
