@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base/json.h"
 #include "handlers/conversation.h"
@@ -134,15 +133,11 @@ static void respond_unknown_token(req_t *r)
  * unknown token, so its shape tells a prober nothing). */
 static int visitor_token(req_t *r, char *out)
 {
-    h2o_req_t *req = r->h2o;
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    h2o_iovec_t bearer = req_bearer_token(r->h2o);
     size_t n = 0;
-    if (i >= 0) {
-        h2o_iovec_t v = req->headers.entries[i].value;
-        if (v.len > 7 && strncasecmp(v.base, "bearer ", 7) == 0) {
-            n = v.len - 7 < TOKEN_HEX + 1 ? v.len - 7 : TOKEN_HEX + 1;
-            memcpy(out, v.base + 7, n);
-        }
+    if (bearer.base != NULL) {
+        n = bearer.len < TOKEN_HEX + 1 ? bearer.len : TOKEN_HEX + 1;
+        memcpy(out, bearer.base, n);
     } else {
         char buf[TOKEN_HEX + 2];
         long q = req_query_param(r, "token", buf, sizeof(buf));

@@ -356,8 +356,7 @@ static int stage_guard(req_t *r)
     return REQ_NEXT;
 }
 
-/* The credentials of "Authorization: Bearer <token>" (scheme case-insensitive), or NULL. */
-static h2o_iovec_t bearer_token(h2o_req_t *req)
+h2o_iovec_t req_bearer_token(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     if (i < 0)
@@ -373,6 +372,11 @@ static h2o_iovec_t bearer_token(h2o_req_t *req)
 
 static void run_stages(req_t *r);
 
+app_auth_t req_auth_level(const req_t *r)
+{
+    return r->route->auth > r->conf->auth ? r->route->auth : r->conf->auth;
+}
+
 static void on_principal(req_t *r, const principal_t *p, auth_status_t status, int db_status)
 {
     if (p == NULL) {
@@ -387,8 +391,7 @@ static void on_principal(req_t *r, const principal_t *p, auth_status_t status, i
         return;
     }
     r->principal = p;
-    app_auth_t auth = r->route->auth > r->conf->auth ? r->route->auth : r->conf->auth;
-    if (auth == APP_AUTH_ADMIN && p->role != PRINCIPAL_ADMIN) {
+    if (req_auth_level(r) == APP_AUTH_ADMIN && p->role != PRINCIPAL_ADMIN) {
         req_respond_error(r, 403, "forbidden", "This requires the admin role");
         return;
     }
@@ -421,10 +424,10 @@ static int stage_policy(req_t *r)
             return REQ_WAIT;
         }
     }
-    app_auth_t auth = r->route->auth > r->conf->auth ? r->route->auth : r->conf->auth;
+    app_auth_t auth = req_auth_level(r);
     if (auth == APP_AUTH_NONE)
         return REQ_NEXT;
-    h2o_iovec_t token = bearer_token(r->h2o);
+    h2o_iovec_t token = req_bearer_token(r->h2o);
     if (token.base == NULL) {
         if (auth == APP_AUTH_OPTIONAL)
             return REQ_NEXT;

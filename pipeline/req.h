@@ -1,6 +1,8 @@
-/* A request's journey through the shared pipeline: guard (limits, content type, JSON) → policy
- * (authentication, role, rate limit) → enrich (principal, context) → action (the route's code,
- * often async on the database) → project (the response: JSON, errors, headers, access log). */
+/* A request's journey through the shared pipeline, stage by stage (req.c): guard (framing, CORS
+ * preflight, route, body limit, content type, JSON) → policy (rate limit, authentication and the
+ * principal, role) → idempotency (a replayed POST answered from its record) → action (the route's
+ * code, often async on the database), then the responses every stage may end with (JSON, errors,
+ * SSE; headers and access log). */
 #ifndef pipeline_req_h
 #define pipeline_req_h
 
@@ -56,6 +58,13 @@ void req_resume(req_t *r);
 /* The first query parameter called name, percent-decoded ('+' is a space) into out (cap bytes,
  * NUL-terminated). Returns its length, -1 when absent, -2 when longer than cap - 1. */
 long req_query_param(const req_t *r, const char *name, char *out, size_t cap);
+
+/* The credentials of "Authorization: Bearer <token>" (scheme case-insensitive, spaces after it
+ * skipped); {NULL, 0} without that header, with another scheme or with nothing after it. */
+h2o_iovec_t req_bearer_token(h2o_req_t *req);
+
+/* What the matched route demands: its own app_auth_t or its path's app.auth, the stricter. */
+app_auth_t req_auth_level(const req_t *r);
 
 /* Percent-decodes in[0..n) into out (always NUL-terminated); '+' becomes a space when
  * plus_is_space. Malformed escapes are copied as they are. Returns the length, or -2 when out

@@ -191,11 +191,6 @@ void llm_call_end(llm_call_t *c)
     c->ended = 1;
 }
 
-int llm_call_ended(const llm_call_t *c)
-{
-    return c->ended;
-}
-
 json_t *llm_call_json(llm_call_t *c, const char *s, size_t n)
 {
     char err[64];

@@ -48,7 +48,6 @@ size_t llm_call_ntools(const llm_call_t *c);
 void llm_call_usage(llm_call_t *c, unsigned in, unsigned out);
 void llm_call_finish_reason(llm_call_t *c, const char *reason); /* a static string */
 void llm_call_end(llm_call_t *c); /* the stream said it is complete */
-int llm_call_ended(const llm_call_t *c);
 json_t *llm_call_json(llm_call_t *c, const char *s, size_t n); /* parsed in the event's pool, or NULL */
 int llm_call_error(llm_call_t *c, int error, const char *text); /* records text, returns error */
 
@@ -87,7 +86,6 @@ void llm_stub_embed(const char *text, float *v, size_t dim);
 
 const char *llm_finish_reason_static(const char *s, size_t n); /* the provider's word → ours */
 int llm_json_uint(const json_t *v, unsigned *out); /* 0 when v is a number >= 0 */
-int llm_json_str_is(const json_t *v, const char *s);
 /* Writes a tool's JSON Schema (already validated) dropping the keys in `drop` (NULL-terminated). */
 void llm_json_out_filtered(json_out_t *o, const json_t *v, const char *const *drop);
 /* The embedding vector in a JSON array of numbers: 0, or -1 when it is not one of dim (dim 0: any). */

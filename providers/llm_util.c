@@ -37,11 +37,6 @@ int llm_json_uint(const json_t *v, unsigned *out)
     return 0;
 }
 
-int llm_json_str_is(const json_t *v, const char *s)
-{
-    return v != NULL && v->type == JSON_STRING && v->len == strlen(s) && memcmp(v->str, s, v->len) == 0;
-}
-
 static int dropped(const json_member_t *m, const char *const *drop)
 {
     for (; drop != NULL && *drop != NULL; drop++)
