@@ -13,7 +13,7 @@
 #include "pipeline/cursor.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
-#include "pipeline/run/run.h"
+#include "pipeline/run/run_route.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 
@@ -60,40 +60,22 @@ static const db_stmt_t stmt_end = {
 
 /* Outlives the request: the model's assessment is stored even when the caller has gone. */
 typedef struct assess {
-    server_thread_t *thread;
-    req_t *r; /* NULL once the request is gone */
-    run_t *run;
+    run_route_t rr;
     char org[37], user[37], session[37];
 } assess_t;
 
-static void on_req_gone(req_t *r, void *arg)
+static void on_ended(run_route_t *rr, const db_result_t *res)
 {
-    (void)r;
-    ((assess_t *)arg)->r = NULL;
-}
-
-static void on_ended(void *arg, const db_result_t *res)
-{
-    assess_t *a = arg;
-    req_t *r = a->r;
-    if (r != NULL) {
-        r->on_gone = NULL;
-        if (res->status != DB_OK)
-            req_respond_db_error(r, res);
-        else if (PQntuples(res->pg) != 1)
-            req_respond_error(r, 409, "conflict", "This session has already ended");
-        else
-            req_respond_cell(r, 200, res->pg, 0);
-    }
-    if (a->run != NULL)
-        run_close(a->run);
-    free(a);
+    if (PQntuples(res->pg) != 1)
+        run_route_fail(rr, 409, "conflict", "This session has already ended");
+    else
+        run_route_answer(rr, 200, res->pg, 0);
 }
 
 static void end_session(assess_t *a, const char *scores)
 {
     const char *values[] = {a->org, a->user, a->session, scores};
-    db_pool_query(a->thread->db[APP_POOL_FAST], &stmt_end, values, 4, 0, on_ended, a);
+    run_route_store(&a->rr, &stmt_end, values, 4, on_ended);
 }
 
 /* The scores object of the model's answer ({"scores": {...}}), possibly wrapped in prose or a
@@ -117,21 +99,14 @@ static char *scores_of(const char *text)
     return out;
 }
 
-static void on_assessed(void *arg, run_t *run, const run_result_t *res)
+static void on_assessed(run_route_t *rr, const run_result_t *res)
 {
-    assess_t *a = arg;
-    (void)run;
     char *scores = res->error_code == NULL ? scores_of(res->text) : NULL;
     if (scores == NULL) { /* the session stays active: ending it again retries */
-        if (a->r != NULL) {
-            a->r->on_gone = NULL;
-            req_respond_error(a->r, 503, "unavailable", "The assessment could not be produced; try again");
-        }
-        run_close(a->run);
-        free(a);
+        run_route_fail(rr, 503, "unavailable", "The assessment could not be produced; try again");
         return;
     }
-    end_session(a, scores);
+    end_session((assess_t *)rr, scores);
     free(scores);
 }
 
@@ -150,32 +125,23 @@ static char *assessor_prompt(const char *skills)
 
 static void on_loaded(req_t *r, const db_result_t *res)
 {
-    if (run_context_check(r, res, -1) != 0) /* the quota applies only to a practice's assessment */
+    if (run_route_check(r, res, -1) != 0)
         return;
     const PGresult *pg = res->pg;
     if (strcmp(PQgetvalue(pg, 0, 2), "active") != 0) {
         req_respond_error(r, 409, "conflict", "This session has already ended");
         return;
     }
-    assess_t *a = calloc(1, sizeof(*a));
-    if (a == NULL)
-        abort();
-    a->thread = r->thread;
-    a->r = r;
+    /* only a practice with skills to score is assessed, and only then does the quota apply */
+    int assessed = strcmp(PQgetvalue(pg, 0, 1), "practice") == 0 && PQgetvalue(pg, 0, 4)[0] != '\0';
+    if (assessed && run_route_check(r, res, 5) != 0)
+        return;
+    assess_t *a = run_route_new(r, sizeof(*a), RUN_ROUTE_JSON);
     snprintf(a->org, sizeof(a->org), "%s", r->principal->org_id);
     snprintf(a->user, sizeof(a->user), "%s", r->principal->user_id);
     snprintf(a->session, sizeof(a->session), "%s", (const char *)r->state);
-    r->on_gone = on_req_gone;
-    r->on_gone_arg = a;
-    if (strcmp(PQgetvalue(pg, 0, 1), "practice") != 0 || PQgetvalue(pg, 0, 4)[0] == '\0') {
+    if (!assessed) {
         end_session(a, NULL); /* nothing to assess */
-        return;
-    }
-    if (strcmp(PQgetvalue(pg, 0, 5), "t") == 0) {
-        r->on_gone = NULL;
-        free(a);
-        req_add_header(r, "retry-after", "60");
-        req_respond_error(r, 429, "rate_limited", "The assistant's hourly quota is used up; try again later");
         return;
     }
     char *prompt = assessor_prompt(PQgetvalue(pg, 0, 4));
@@ -186,10 +152,8 @@ static void on_loaded(req_t *r, const db_result_t *res)
         .subject_id = a->session,
         .system_prompt = prompt,
         .input = PQgetvalue(pg, 0, 3)[0] ? PQgetvalue(pg, 0, 3) : "(the rep said nothing)",
-        .on_done = on_assessed,
-        .arg = a,
     };
-    a->run = run_start(r->thread, &spec, NULL);
+    run_route_start(&a->rr, &spec, on_assessed);
     free(prompt);
 }
 

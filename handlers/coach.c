@@ -12,7 +12,7 @@
 #include "pipeline/cursor.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
-#include "pipeline/run/run_sse.h"
+#include "pipeline/run/run_route.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 
@@ -70,42 +70,33 @@ LOOKUP(product, "products", "t.id, t.name, t.description, t.price_cents, t.curre
 LOOKUP(strategy, "strategies", "t.id, t.name, t.playbook, t.objections");
 
 typedef struct coach {
-    server_thread_t *thread;
-    run_sse_t *out;
+    run_route_t rr;
     char session[37], org[37];
     const char *reply;
     unsigned tokens_in, tokens_out;
 } coach_t;
 
-static void coach_close(coach_t *c)
+static void on_stored(run_route_t *rr, const db_result_t *res)
 {
-    run_sse_close(c->out);
-    free(c);
-}
-
-static void on_stored(void *arg, const db_result_t *res)
-{
-    coach_t *c = arg;
-    if (res->status != DB_OK || PQntuples(res->pg) != 1)
-        run_sse_error(c->out, "unavailable", "The reply could not be stored");
+    coach_t *c = (coach_t *)rr;
+    if (PQntuples(res->pg) != 1)
+        run_route_fail(rr, 503, "unavailable", "The reply could not be stored");
     else
-        run_sse_reply(c->out, PQgetvalue(res->pg, 0, 0), c->reply, c->tokens_in, c->tokens_out, 0);
-    coach_close(c);
+        run_route_reply(rr, PQgetvalue(res->pg, 0, 0), c->reply, c->tokens_in, c->tokens_out, 0);
 }
 
-static void on_run_done(void *arg, run_t *run, const run_result_t *res)
+static void on_run_done(run_route_t *rr, const run_result_t *res)
 {
-    coach_t *c = arg;
+    coach_t *c = (coach_t *)rr;
     if (res->error_code != NULL) {
-        run_sse_error(c->out, res->error_code, res->error_detail);
-        coach_close(c);
+        run_route_fail(rr, 503, res->error_code, res->error_detail);
         return;
     }
     c->reply = res->text; /* the run's, valid until it is closed */
     c->tokens_in = res->tokens_in;
     c->tokens_out = res->tokens_out;
-    const char *values[] = {run_id(run), c->session, res->text};
-    db_pool_query(c->thread->db[APP_POOL_FAST], &stmt_store, values, 3, 0, on_stored, c);
+    const char *values[] = {run_id(rr->run), c->session, res->text};
+    run_route_store(rr, &stmt_store, values, 3, on_stored);
 }
 
 /* ---- tools -------------------------------------------------------------------------------- */
@@ -191,23 +182,16 @@ static char *coach_prompt(const principal_t *p, const PGresult *pg)
 
 static void on_turn(req_t *r, const db_result_t *res)
 {
-    if (run_context_check(r, res, 5) != 0)
+    if (run_route_check(r, res, 5) != 0)
         return;
     const PGresult *pg = res->pg;
     if (PQgetisnull(pg, 0, 3)) {
         req_respond_error(r, 409, "conflict", "This session has ended");
         return;
     }
-    json_t *hist = json_parse(&r->h2o->pool, PQgetvalue(pg, 0, 4), (size_t)PQgetlength(pg, 0, 4), NULL, 0);
-    size_t nhist = hist != NULL ? hist->len : 0;
-    llm_message_t *history = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*history) * (nhist ? nhist : 1));
-    for (size_t i = 0; i < nhist; i++)
-        history[i] = (llm_message_t){strcmp(json_get(hist->items[i], "role")->str, "user") == 0 ? LLM_USER : LLM_ASSISTANT,
-                                     json_get(hist->items[i], "content")->str};
-    coach_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
-    c->thread = r->thread;
+    size_t nhist;
+    llm_message_t *history = run_route_history(r, pg, 4, "user", &nhist);
+    coach_t *c = run_route_new(r, sizeof(*c), RUN_ROUTE_SSE);
     snprintf(c->session, sizeof(c->session), "%s", (const char *)r->state);
     snprintf(c->org, sizeof(c->org), "%s", r->principal->org_id);
     int practice = strcmp(PQgetvalue(pg, 0, 2), "practice") == 0;
@@ -224,15 +208,9 @@ static void on_turn(req_t *r, const db_result_t *res)
         .tools = practice ? NULL : coach_tools, /* in character, the client has no lookup tools */
         .ntools = practice ? 0 : sizeof(coach_tools) / sizeof(coach_tools[0]),
         .tool_ctx = c,
-        .on_done = on_run_done,
-        .arg = c,
     };
-    c->out = run_sse_open(r);
-    run_sink_t sink = run_sse_sink(c->out);
-    run_t *run = run_start(r->thread, &spec, &sink);
-    run_sse_attach(c->out, run);
+    run_route_start(&c->rr, &spec, on_run_done);
     free(prompt);
-    run_sse_start(c->out, run_id(run));
 }
 
 void coach_post_message(req_t *r)

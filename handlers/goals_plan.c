@@ -10,7 +10,7 @@
 #include "handlers/goals.h"
 #include "pipeline/cursor.h"
 #include "pipeline/req.h"
-#include "pipeline/run/run.h"
+#include "pipeline/run/run_route.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 
@@ -48,28 +48,16 @@ static const vfield_t task_fields[] = {
 
 /* Outlives the request: the plan is saved even if the caller has gone. */
 typedef struct plan {
-    server_thread_t *thread;
-    req_t *r; /* NULL once the request is gone */
-    run_t *run;
+    run_route_t rr;
     char user[37], goal[37];
     json_out_t tasks; /* a JSON array being written */
     char *mem;
     size_t ntasks;
 } plan_t;
 
-static void on_req_gone(req_t *r, void *arg)
+static void plan_dispose(run_route_t *rr)
 {
-    (void)r;
-    ((plan_t *)arg)->r = NULL;
-}
-
-static void plan_free(plan_t *p)
-{
-    if (p->r != NULL)
-        p->r->on_gone = NULL;
-    run_close(p->run);
-    free(p->mem);
-    free(p);
+    free(((plan_t *)rr)->mem);
 }
 
 /* create_task {title, estimate_minutes, due_date?}: checked like a request body, kept for the end. */
@@ -108,52 +96,40 @@ static const run_tool_t planner_tools[] = {
      tool_create_task},
 };
 
-static void on_saved(void *arg, const db_result_t *res)
+static void on_saved(run_route_t *rr, const db_result_t *res)
 {
-    plan_t *p = arg;
-    if (p->r != NULL) {
-        if (res->status != DB_OK)
-            req_respond_db_error(p->r, res);
-        else if (PQntuples(res->pg) != 1)
-            req_respond_error(p->r, 404, "not_found", "Not found"); /* deleted meanwhile */
-        else
-            req_respond_cell(p->r, 201, res->pg, 0);
-    }
-    plan_free(p);
+    if (PQntuples(res->pg) != 1)
+        run_route_fail(rr, 404, "not_found", "Not found"); /* deleted meanwhile */
+    else
+        run_route_answer(rr, 201, res->pg, 0);
 }
 
-static void on_planned(void *arg, run_t *run, const run_result_t *res)
+static void on_planned(run_route_t *rr, const run_result_t *res)
 {
-    plan_t *p = arg;
-    (void)run;
+    plan_t *p = (plan_t *)rr;
     if (res->error_code != NULL || json_out_overflowed(&p->tasks)) {
-        if (p->r != NULL)
-            req_respond_error(p->r, 503, "unavailable", "The planner could not make a plan; try again");
-        plan_free(p);
+        run_route_fail(rr, 503, "unavailable", "The planner could not make a plan; try again");
         return;
     }
     json_out_arr_end(&p->tasks);
     const char *values[] = {p->user, p->goal, json_out_cstr(&p->tasks)};
-    db_pool_query(p->thread->db[APP_POOL_FAST], &stmt_save, values, 3, 0, on_saved, p);
+    run_route_store(rr, &stmt_save, values, 3, on_saved);
 }
 
 static void on_goal(req_t *r, const db_result_t *res)
 {
-    if (run_context_check(r, res, 4) != 0)
+    if (run_route_check(r, res, 4) != 0)
         return;
     const PGresult *pg = res->pg;
-    plan_t *p = calloc(1, sizeof(*p));
+    plan_t *p = run_route_new(r, sizeof(*p), RUN_ROUTE_JSON);
     size_t cap = 64 * 1024;
-    if (p == NULL || (p->mem = malloc(cap)) == NULL)
+    if ((p->mem = malloc(cap)) == NULL)
         abort();
-    p->thread = r->thread;
-    p->r = r;
+    p->rr.dispose = plan_dispose;
     p->tasks = json_out_fixed(p->mem, cap);
     json_out_arr_begin(&p->tasks);
     snprintf(p->user, sizeof(p->user), "%s", r->principal->user_id);
     snprintf(p->goal, sizeof(p->goal), "%s", (const char *)r->state);
-    r->on_gone = on_req_gone;
-    r->on_gone_arg = p;
     char *prompt, *input;
     if (asprintf(&prompt,
                  "You are a planner. Break the user's goal into 3 to 8 concrete tasks, in the order to do them. "
@@ -174,10 +150,8 @@ static void on_goal(req_t *r, const db_result_t *res)
         .tools = planner_tools,
         .ntools = 1,
         .tool_ctx = p,
-        .on_done = on_planned,
-        .arg = p,
     };
-    p->run = run_start(r->thread, &spec, NULL);
+    run_route_start(&p->rr, &spec, on_planned);
     free(prompt);
     free(input);
 }

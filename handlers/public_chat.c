@@ -12,8 +12,7 @@
 #include "handlers/conversation.h"
 #include "handlers/handlers.h"
 #include "pipeline/req.h"
-#include "pipeline/run/run.h"
-#include "pipeline/run/run_sse.h"
+#include "pipeline/run/run_route.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 
@@ -290,43 +289,34 @@ static void list_messages(req_t *r)
 
 /* ---- the stream --------------------------------------------------------------------------- */
 
-/* One stream's state: malloc'd, because the run outlives a visitor who leaves. */
+/* One stream's state (it outlives a visitor who leaves). */
 typedef struct chat {
-    server_thread_t *thread;
-    run_sse_t *out;
+    run_route_t rr;
     char conversation[37], answered[37], workspace[37], org[37];
     unsigned tokens_in, tokens_out;
 } chat_t;
 
-static void chat_close(chat_t *c)
+static void on_stored(run_route_t *rr, const db_result_t *res)
 {
-    run_sse_close(c->out);
-    free(c);
-}
-
-static void on_stored(void *arg, const db_result_t *res)
-{
-    chat_t *c = arg;
-    if (res->status != DB_OK || PQntuples(res->pg) != 1)
-        run_sse_error(c->out, "unavailable", "The reply could not be stored");
+    chat_t *c = (chat_t *)rr;
+    if (PQntuples(res->pg) != 1)
+        run_route_fail(rr, 503, "unavailable", "The reply could not be stored");
     else
-        run_sse_reply(c->out, PQgetvalue(res->pg, 0, 0), PQgetvalue(res->pg, 0, 1), c->tokens_in, c->tokens_out, 0);
-    chat_close(c);
+        run_route_reply(rr, PQgetvalue(res->pg, 0, 0), PQgetvalue(res->pg, 0, 1), c->tokens_in, c->tokens_out, 0);
 }
 
-static void on_run_done(void *arg, run_t *run, const run_result_t *res)
+static void on_run_done(run_route_t *rr, const run_result_t *res)
 {
-    chat_t *c = arg;
+    chat_t *c = (chat_t *)rr;
     if (res->error_code != NULL) { /* nothing half-written is stored */
-        run_sse_error(c->out, res->error_code, res->error_detail);
-        chat_close(c);
+        run_route_fail(rr, 503, res->error_code, res->error_detail);
         return;
     }
     c->tokens_in = res->tokens_in;
     c->tokens_out = res->tokens_out;
     /* the reply's id is the run's: one id to find both */
-    const char *values[] = {run_id(run), c->conversation, res->text, c->answered, run_id(run)};
-    db_pool_query(c->thread->db[APP_POOL_FAST], &stmt_store, values, 5, 0, on_stored, c);
+    const char *values[] = {run_id(rr->run), c->conversation, res->text, c->answered, run_id(rr->run)};
+    run_route_store(rr, &stmt_store, values, 5, on_stored);
 }
 
 static void tool_services_done(run_t *run, const db_result_t *res)
@@ -379,36 +369,24 @@ static void on_context(req_t *r, const db_result_t *res)
     }
     /* a stored reply is replayed whatever the quota */
     int stored = res->status == DB_OK && PQntuples(pg) == 1 && !PQgetisnull(pg, 0, 4);
-    if (run_context_check(r, res, stored ? -1 : 11) != 0)
+    if (run_route_check(r, res, stored ? -1 : 11) != 0)
         return;
     if (PQgetisnull(pg, 0, 2)) {
         req_respond_error(r, 409, "conflict", "There is no visitor message to answer yet");
         return;
     }
-    chat_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
-    c->thread = r->thread;
+    chat_t *c = run_route_new(r, sizeof(*c), RUN_ROUTE_SSE);
     snprintf(c->conversation, sizeof(c->conversation), "%s", (const char *)r->state);
     snprintf(c->org, sizeof(c->org), "%s", PQgetvalue(pg, 0, 1));
     snprintf(c->answered, sizeof(c->answered), "%s", PQgetvalue(pg, 0, 2));
     snprintf(c->workspace, sizeof(c->workspace), "%s", PQgetvalue(pg, 0, 12));
-    c->out = run_sse_open(r);
     if (stored) { /* answered before: replay it */
-        run_sse_start(c->out, PQgetvalue(pg, 0, 4));
-        run_sse_reply(c->out, PQgetvalue(pg, 0, 4), PQgetvalue(pg, 0, 5), 0, 0, 1);
-        chat_close(c);
+        run_sse_start(c->rr.out, PQgetvalue(pg, 0, 4));
+        run_route_reply(&c->rr, PQgetvalue(pg, 0, 4), PQgetvalue(pg, 0, 5), 0, 0, 1);
         return;
     }
-    /* the earlier turns, as the model sees them */
-    json_t *hist = json_parse(&r->h2o->pool, PQgetvalue(pg, 0, 10), (size_t)PQgetlength(pg, 0, 10), NULL, 0);
-    size_t nhist = hist != NULL ? hist->len : 0;
-    llm_message_t *history = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*history) * (nhist ? nhist : 1));
-    for (size_t i = 0; i < nhist; i++) {
-        json_t *m = hist->items[i];
-        history[i] = (llm_message_t){strcmp(json_get(m, "role")->str, "visitor") == 0 ? LLM_USER : LLM_ASSISTANT,
-                                     json_get(m, "content")->str};
-    }
+    size_t nhist; /* the earlier turns, as the model sees them */
+    llm_message_t *history = run_route_history(r, pg, 10, "visitor", &nhist);
     char *prompt = system_prompt(pg);
     run_spec_t spec = {
         .kind = "public_chat",
@@ -421,14 +399,9 @@ static void on_context(req_t *r, const db_result_t *res)
         .tools = public_tools,
         .ntools = sizeof(public_tools) / sizeof(public_tools[0]),
         .tool_ctx = c,
-        .on_done = on_run_done,
-        .arg = c,
     };
-    run_sink_t sink = run_sse_sink(c->out);
-    run_t *run = run_start(r->thread, &spec, &sink);
-    run_sse_attach(c->out, run);
+    run_route_start(&c->rr, &spec, on_run_done);
     free(prompt);
-    run_sse_start(c->out, run_id(run));
 }
 
 /* GET /api/v1/public/conversations/{id}/stream */

@@ -112,13 +112,6 @@ void run_query(run_t *run, const db_stmt_t *stmt, const char *const *values, int
                void (*cb)(run_t *run, const db_result_t *res));
 void run_tool_result(run_t *run, const char *json);
 
-typedef struct req req_t;
-
-/* For a route's context statement whose column 0 says whether the caller may see the subject and
- * column quota_col (-1: none) whether the organization is over its quota: answers the database
- * error, the 404 or the 429 and returns -1, else 0. */
-int run_context_check(req_t *r, const db_result_t *res, int quota_col);
-
 /* Registers the statements runs use. */
 void run_register(app_t *app);
 
