@@ -18,7 +18,7 @@
 #include "pipeline/ratelimit.h"
 #include "pipeline/resource/openapi.h"
 #include "pipeline/resource/resource.h"
-#include "pipeline/run/guard.h"
+#include "pipeline/run/guardrails.h"
 #include "pipeline/run/run.h"
 #include "pipeline/server.h"
 #include "pipeline/sse.h"
@@ -117,7 +117,7 @@ static int cmd_serve(app_t *app, int argc, char **argv)
     }
     app->llm = llm;
     app->run_settings = &run_settings;
-    guard_configure_from_env();
+    guardrails_configure_from_env();
     sse_configure_from_env();
     app->ratelimit = ratelimit_new();
     const char **providers = calloc(llm->n, sizeof(*providers));
@@ -132,7 +132,7 @@ static int cmd_serve(app_t *app, int argc, char **argv)
     curl_global_cleanup();
     ratelimit_free(app->ratelimit);
     metrics_free(app->metrics);
-    guard_dispose();
+    guardrails_dispose();
     llm_chain_free(llm);
     return status;
 }

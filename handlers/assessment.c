@@ -9,7 +9,7 @@
 
 #include "base/json.h"
 #include "handlers/coach.h"
-#include "handlers/session_json.h"
+#include "handlers/sessions.h"
 #include "pipeline/cursor.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"

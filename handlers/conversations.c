@@ -1,7 +1,7 @@
 /* The owner's view of their workspace's conversations with visitors: list (by channel, tag,
  * status), read, tag and close them, and read their messages. Visitors reach a conversation
  * through the public chat module with its token instead. */
-#include "handlers/conversation.h"
+#include "handlers/conversations.h"
 #include "handlers/handlers.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
@@ -12,24 +12,24 @@
 static const char *const channels[] = {"web", "instagram", "whatsapp", "sms", "messenger", "chatgpt", "phone", NULL};
 static const char *const statuses[] = {"open", "closed", NULL};
 
-static const res_field_t conversation_fields[] = {
+static const resource_field_t conversation_fields[] = {
     {{"workspace_id", V_UUID, 0}, "uuid", 0},
     {{"channel", V_ENUM, 0, 0, 0, 0, 0, 0, channels}, "text", 0},
     {{"visitor_name", V_STRING, V_NULLABLE, 1, 100}, "text", 0},
-    {{"tags", V_STRINGS, 0, 0, 50, 0, 0, 50}, "text[]", RES_UPDATE},
-    {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, statuses}, "text", RES_UPDATE},
-    {{"time_saved_seconds", V_INT, 0, 0, 0, 0, 1000000000}, "int", RES_UPDATE},
+    {{"tags", V_STRINGS, 0, 0, 50, 0, 0, 50}, "text[]", RESOURCE_UPDATE},
+    {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, statuses}, "text", RESOURCE_UPDATE},
+    {{"time_saved_seconds", V_INT, 0, 0, 0, 0, 1000000000}, "int", RESOURCE_UPDATE},
 };
 
-static const res_filter_t conversation_filters[] = {
+static const resource_filter_t conversation_filters[] = {
     {"channel", V_ENUM, 0, channels},
-    {"tag", V_STRING, 50, NULL, RES_FILTER_ELEMENT, "tags"},
+    {"tag", V_STRING, 50, NULL, RESOURCE_FILTER_ELEMENT, "tags"},
     {"status", V_ENUM, 0, statuses},
 };
 
 static const resource_t conversations = {
-    "conversations", "/api/v1/conversations", "conversations", RES_SCOPE_WORKSPACE, APP_AUTH_REQUIRED,
-    RES_NO_CREATE | RES_NO_DELETE, NULL, RES_FIELDS(conversation_fields), NULL, RES_FILTERS(conversation_filters)};
+    "conversations", "/api/v1/conversations", "conversations", RESOURCE_SCOPE_WORKSPACE, APP_AUTH_REQUIRED,
+    RESOURCE_NO_CREATE | RESOURCE_NO_DELETE, NULL, RESOURCE_FIELDS(conversation_fields), NULL, RESOURCE_FILTERS(conversation_filters)};
 
 /* $1 organization, $2 user, $3 the conversation (in the caller's workspace), then the page. */
 static const db_stmt_t stmt_messages = {

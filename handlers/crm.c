@@ -11,17 +11,17 @@
 
 static const char *const contact_sources[] = {"hubspot", "gmail", "manual", NULL};
 
-static const res_field_t contact_fields[] = {
-    {{"email", V_STRING, V_NULLABLE, 1, 320}, "text", RES_WRITE},
-    {{"name", V_STRING, V_NULLABLE, 1, 200}, "text", RES_WRITE},
-    {{"company", V_STRING, V_NULLABLE, 1, 200}, "text", RES_WRITE},
-    {{"phone", V_STRING, V_NULLABLE, 1, 50}, "text", RES_WRITE},
-    {{"source", V_ENUM, 0, 0, 0, 0, 0, 0, contact_sources}, "text", RES_WRITE, "'manual'"},
-    {{"external_id", V_STRING, V_NULLABLE, 1, 255}, "text", RES_WRITE},
+static const resource_field_t contact_fields[] = {
+    {{"email", V_STRING, V_NULLABLE, 1, 320}, "text", RESOURCE_WRITE},
+    {{"name", V_STRING, V_NULLABLE, 1, 200}, "text", RESOURCE_WRITE},
+    {{"company", V_STRING, V_NULLABLE, 1, 200}, "text", RESOURCE_WRITE},
+    {{"phone", V_STRING, V_NULLABLE, 1, 50}, "text", RESOURCE_WRITE},
+    {{"source", V_ENUM, 0, 0, 0, 0, 0, 0, contact_sources}, "text", RESOURCE_WRITE, "'manual'"},
+    {{"external_id", V_STRING, V_NULLABLE, 1, 255}, "text", RESOURCE_WRITE},
 };
 
 static const resource_t contacts = {
-    "contacts", "/api/v1/contacts", "contacts", RES_SCOPE_ORG, APP_AUTH_ADMIN, 0, "name", RES_FIELDS(contact_fields)};
+    "contacts", "/api/v1/contacts", "contacts", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0, "name", RESOURCE_FIELDS(contact_fields)};
 
 /* A rule is stored with its parsed form, so that webhook events are matched without parsing. */
 static int derive_rule(req_t *r, json_out_t *o)
@@ -42,29 +42,29 @@ static int derive_rule(req_t *r, json_out_t *o)
     return 0;
 }
 
-static const res_field_t memory_rule_fields[] = {
-    {{"rule", V_STRING, V_REQUIRED, 1, MEMRULE_MAX_LEN}, "text", RES_WRITE},
-    {{"active", V_BOOL, 0}, "boolean", RES_WRITE, "true"},
-    {{"parsed", V_OBJECT, 0}, "jsonb", RES_DERIVED},
+static const resource_field_t memory_rule_fields[] = {
+    {{"rule", V_STRING, V_REQUIRED, 1, MEMRULE_MAX_LEN}, "text", RESOURCE_WRITE},
+    {{"active", V_BOOL, 0}, "boolean", RESOURCE_WRITE, "true"},
+    {{"parsed", V_OBJECT, 0}, "jsonb", RESOURCE_DERIVED},
 };
 
 static const resource_t memory_rules = {
-    "memory_rules", "/api/v1/memory-rules", "memory_rules", RES_SCOPE_ORG, APP_AUTH_ADMIN, 0, NULL,
-    RES_FIELDS(memory_rule_fields), derive_rule};
+    "memory_rules", "/api/v1/memory-rules", "memory_rules", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0, NULL,
+    RESOURCE_FIELDS(memory_rule_fields), derive_rule};
 
 static const char *const integration_providers[] = {"hubspot", "gmail", "calendar", NULL};
 
-static const res_field_t integration_fields[] = {
-    {{"provider", V_ENUM, V_REQUIRED, 0, 0, 0, 0, 0, integration_providers}, "text", RES_CREATE},
-    {{"account_id", V_STRING, V_REQUIRED, 1, 320}, "text", RES_CREATE},
+static const resource_field_t integration_fields[] = {
+    {{"provider", V_ENUM, V_REQUIRED, 0, 0, 0, 0, 0, integration_providers}, "text", RESOURCE_CREATE},
+    {{"account_id", V_STRING, V_REQUIRED, 1, 320}, "text", RESOURCE_CREATE},
     /* who receives the account's events: a member of the organization */
-    {{"user_id", V_UUID, V_NULLABLE}, "uuid", RES_CREATE, NULL,
+    {{"user_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_CREATE, NULL,
      "(SELECT user_id AS id, organization_id FROM organization_memberships)"},
 };
 
 static const resource_t integrations = {
-    "integrations", "/api/v1/integrations", "integrations", RES_SCOPE_ORG, APP_AUTH_ADMIN, RES_NO_UPDATE, NULL,
-    RES_FIELDS(integration_fields)};
+    "integrations", "/api/v1/integrations", "integrations", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_NO_UPDATE, NULL,
+    RESOURCE_FIELDS(integration_fields)};
 
 /* The type is only checked for shape (a type no worker knows fails at run time); the task records
  * who enqueued it. */
@@ -85,22 +85,22 @@ static const char *const task_statuses[] = {"pending", "in_progress", "done", "f
 
 /* type, payload and run_after are the enqueuer's; the rest is the worker's, shown as it stands.
  * user_id: who enqueued it (null for tasks of memory rules). */
-static const res_field_t task_fields[] = {
-    {{"type", V_STRING, V_REQUIRED, 1, MEMRULE_TYPE_MAX}, "text", RES_CREATE},
-    {{"payload", V_OBJECT, 0}, "jsonb", RES_CREATE, "'{}'::jsonb"},
-    {{"run_after", V_DATETIME, 0}, "timestamptz", RES_CREATE, "now()"},
+static const resource_field_t task_fields[] = {
+    {{"type", V_STRING, V_REQUIRED, 1, MEMRULE_TYPE_MAX}, "text", RESOURCE_CREATE},
+    {{"payload", V_OBJECT, 0}, "jsonb", RESOURCE_CREATE, "'{}'::jsonb"},
+    {{"run_after", V_DATETIME, 0}, "timestamptz", RESOURCE_CREATE, "now()"},
     {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, task_statuses}, "text", 0},
     {{"attempts", V_INT, 0}, "int", 0},
     {{"last_error", V_STRING, V_NULLABLE}, "text", 0},
     {{"result", V_OBJECT, V_NULLABLE}, "jsonb", 0},
-    {{"user_id", V_UUID, V_NULLABLE}, "uuid", RES_DERIVED},
+    {{"user_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_DERIVED},
     {{"updated_at", V_DATETIME, 0}, "timestamptz", 0},
 };
 
 /* Enqueueing answers 202: the task runs later. Tasks are neither edited nor deleted here. */
 static const resource_t tasks = {
-    "tasks", "/api/v1/tasks", "tasks", RES_SCOPE_ORG, APP_AUTH_REQUIRED,
-    RES_NO_UPDATE | RES_NO_DELETE | RES_ACCEPTED, NULL, RES_FIELDS(task_fields), derive_task};
+    "tasks", "/api/v1/tasks", "tasks", RESOURCE_SCOPE_ORG, APP_AUTH_REQUIRED,
+    RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE | RESOURCE_ACCEPTED, NULL, RESOURCE_FIELDS(task_fields), derive_task};
 
 static const resource_t *const crm_resources[] = {&contacts, &memory_rules, &integrations, &tasks};
 

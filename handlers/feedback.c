@@ -8,22 +8,22 @@
 /* The member's view: what a create takes and answers. session_id and interaction_id must name the
  * caller's own session or turn (sessions are personal): anything else is 422 reference_not_found.
  * Interactions carry their owner through their session, hence the subquery. */
-static const res_field_t feedback_fields[] = {
-    {{"category", V_STRING, V_REQUIRED, 1, 50}, "text", RES_CREATE},
-    {{"message", V_STRING, V_REQUIRED, 1, 5000}, "text", RES_CREATE},
-    {{"rating", V_INT, V_REQUIRED, 0, 0, 1, 5}, "int", RES_CREATE},
-    {{"session_id", V_UUID, V_NULLABLE}, "uuid", RES_CREATE | RES_REF_OWNED, NULL, "sessions"},
-    {{"interaction_id", V_UUID, V_NULLABLE}, "uuid", RES_CREATE | RES_REF_OWNED, NULL,
+static const resource_field_t feedback_fields[] = {
+    {{"category", V_STRING, V_REQUIRED, 1, 50}, "text", RESOURCE_CREATE},
+    {{"message", V_STRING, V_REQUIRED, 1, 5000}, "text", RESOURCE_CREATE},
+    {{"rating", V_INT, V_REQUIRED, 0, 0, 1, 5}, "int", RESOURCE_CREATE},
+    {{"session_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_CREATE | RESOURCE_REF_OWNED, NULL, "sessions"},
+    {{"interaction_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_CREATE | RESOURCE_REF_OWNED, NULL,
      "(SELECT i.id, s.organization_id, s.user_id FROM interactions i JOIN sessions s ON s.id = i.session_id)"},
 };
 
 static const resource_t feedback = {
-    "feedback", "/api/v1/feedback", "feedback", RES_SCOPE_OWNER, APP_AUTH_REQUIRED,
-    RES_NO_LIST | RES_NO_GET | RES_NO_UPDATE | RES_NO_DELETE, NULL, RES_FIELDS(feedback_fields)};
+    "feedback", "/api/v1/feedback", "feedback", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED,
+    RESOURCE_NO_LIST | RESOURCE_NO_GET | RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE, NULL, RESOURCE_FIELDS(feedback_fields)};
 
 /* The admins' view: read-only, with the author. message is NULL for a WebSocket rating sent
  * without a comment. */
-static const res_field_t admin_feedback_fields[] = {
+static const resource_field_t admin_feedback_fields[] = {
     {{"user_id", V_UUID}, "uuid", 0},
     {{"category", V_STRING, 0, 1, 50}, "text", 0},
     {{"message", V_STRING, V_NULLABLE, 1, 5000}, "text", 0},
@@ -33,8 +33,8 @@ static const res_field_t admin_feedback_fields[] = {
 };
 
 static const resource_t admin_feedback = {
-    "admin_feedback", "/api/v1/admin/feedback", "feedback", RES_SCOPE_ORG, APP_AUTH_ADMIN,
-    RES_NO_CREATE | RES_NO_UPDATE | RES_NO_DELETE, NULL, RES_FIELDS(admin_feedback_fields)};
+    "admin_feedback", "/api/v1/admin/feedback", "feedback", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN,
+    RESOURCE_NO_CREATE | RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE, NULL, RESOURCE_FIELDS(admin_feedback_fields)};
 
 static const resource_t *const feedback_resources[] = {&feedback, &admin_feedback};
 

@@ -9,15 +9,15 @@
 
 static const char *const goal_statuses[] = {"active", "done", "dropped", NULL};
 
-static const res_field_t goal_fields[] = {
-    {{"title", V_STRING, V_REQUIRED, 1, 200}, "text", RES_WRITE},
-    {{"description", V_STRING, 0, 0, 5000}, "text", RES_WRITE, "''"},
-    {{"target_date", V_DATE, V_NULLABLE}, "date", RES_WRITE},
-    {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, goal_statuses}, "text", RES_WRITE, "'active'"},
+static const resource_field_t goal_fields[] = {
+    {{"title", V_STRING, V_REQUIRED, 1, 200}, "text", RESOURCE_WRITE},
+    {{"description", V_STRING, 0, 0, 5000}, "text", RESOURCE_WRITE, "''"},
+    {{"target_date", V_DATE, V_NULLABLE}, "date", RESOURCE_WRITE},
+    {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, goal_statuses}, "text", RESOURCE_WRITE, "'active'"},
 };
 
 static const resource_t goals = {
-    "goals", "/api/v1/goals", "goals", RES_SCOPE_OWNER, APP_AUTH_REQUIRED, 0, NULL, RES_FIELDS(goal_fields)};
+    "goals", "/api/v1/goals", "goals", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED, 0, NULL, RESOURCE_FIELDS(goal_fields)};
 
 /* $1 organization, $2 the caller, $3 the goal: a row when the goal is theirs. */
 static const db_stmt_t stmt_goal_owned = {
@@ -31,8 +31,8 @@ static const db_stmt_t stmt_goal_tasks = {
     "goals_tasks",
     "SELECT json_build_object('id', t.id, 'goal_id', t.goal_id, 'title', t.title,"
     "   'estimate_minutes', t.estimate_minutes, 'due_date', t.due_date, 'status', t.status, 'position', t.position,"
-    "   'created_at', " SQL_RFC3339("t.created_at") ", 'updated_at', " SQL_RFC3339("t.updated_at") ")::text,"
-    " " SQL_CURSOR_TS("t.created_at") ", t.id::text"
+    "   'created_at', " CURSOR_SQL_RFC3339("t.created_at") ", 'updated_at', " CURSOR_SQL_RFC3339("t.updated_at") ")::text,"
+    " " CURSOR_SQL_TS("t.created_at") ", t.id::text"
     " FROM goal_tasks t JOIN goals g ON g.user_id = t.user_id AND g.id = t.goal_id"
     " WHERE g.organization_id = $1::uuid AND g.user_id = $2::uuid AND g.id = $3::uuid"
     "   AND ($5::uuid IS NULL OR (t.position, t.created_at, t.id) >"
@@ -51,7 +51,7 @@ static void on_goal_owned(req_t *r, const db_result_t *res)
         return;
     }
     const char **values = r->state;
-    page_query(r, "goal_tasks", &stmt_goal_tasks, values, 3);
+    cursor_page_query(r, "goal_tasks", &stmt_goal_tasks, values, 3);
 }
 
 /* GET /api/v1/goals/{id}/tasks: the goal is checked first so that another user's goal is a 404

@@ -19,6 +19,6 @@ void handlers_register(app_t *app)
     conversations_register(app);
     public_chat_register(app);
     pipeline_admin_register(app);
-    metrics_register(app);
+    prometheus_register(app);
     docs_register(app);
 }

@@ -10,7 +10,7 @@ void echo_register(app_t *app);
 void sailwind_register(app_t *app);
 void crm_register(app_t *app);
 void goals_register(app_t *app);
-void docs_register(app_t *app); /* last: it documents the others */
+void docs_register(app_t *app);
 void identity_register(app_t *app);
 void profile_register(app_t *app);
 void orgs_register(app_t *app);
@@ -21,7 +21,7 @@ void workspaces_register(app_t *app);
 void conversations_register(app_t *app);
 void public_chat_register(app_t *app);
 void pipeline_admin_register(app_t *app);
-void metrics_register(app_t *app);
+void prometheus_register(app_t *app);
 
 /* Registers every module; h2o.conf then names them with app.handler. */
 void handlers_register(app_t *app);

@@ -10,12 +10,12 @@
 
 #define ORG_JSON                                                                                                       \
     "json_build_object('id', o.id, 'external_id', o.external_id, 'name', o.name, 'role', m.role,"                     \
-    " 'created_at', " SQL_RFC3339("o.created_at") ")::text"
+    " 'created_at', " CURSOR_SQL_RFC3339("o.created_at") ")::text"
 
 /* $1 the caller's user id; page: $2 after ts, $3 after id (both NULL on the first page), $4 rows. */
 static const db_stmt_t stmt_list = {
     "orgs_list",
-    "SELECT " ORG_JSON ", " SQL_CURSOR_TS("o.created_at") ", o.id::text"
+    "SELECT " ORG_JSON ", " CURSOR_SQL_TS("o.created_at") ", o.id::text"
     " FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id"
     " WHERE m.user_id = $1::uuid"
     "   AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2::timestamptz, $3::uuid))"
@@ -34,8 +34,8 @@ static const db_stmt_t stmt_get = {
 static const db_stmt_t stmt_members = {
     "orgs_members",
     "SELECT json_build_object('user_id', u.id, 'external_id', u.external_id, 'email', u.email, 'name', u.name,"
-    "   'role', m.role, 'joined_at', " SQL_RFC3339("m.created_at") ")::text,"
-    " " SQL_CURSOR_TS("m.created_at") ", u.id::text"
+    "   'role', m.role, 'joined_at', " CURSOR_SQL_RFC3339("m.created_at") ")::text,"
+    " " CURSOR_SQL_TS("m.created_at") ", u.id::text"
     " FROM organization_memberships m JOIN users u ON u.id = m.user_id"
     " WHERE m.organization_id = $1::uuid"
     "   AND ($2::timestamptz IS NULL OR (m.created_at, m.user_id) < ($2::timestamptz, $3::uuid))"
@@ -44,7 +44,7 @@ static const db_stmt_t stmt_members = {
 
 static void list_orgs(req_t *r)
 {
-    page_query(r, "orgs", &stmt_list, (const char *const[]){r->principal->user_id}, 1);
+    cursor_page_query(r, "orgs", &stmt_list, (const char *const[]){r->principal->user_id}, 1);
 }
 
 static void on_org(req_t *r, const db_result_t *res)
@@ -87,7 +87,7 @@ static void list_members(req_t *r)
         req_respond_error(r, 403, "forbidden", "This requires the admin role");
         return;
     }
-    page_query(r, "org_members", &stmt_members, (const char *const[]){r->principal->org_id}, 1);
+    cursor_page_query(r, "org_members", &stmt_members, (const char *const[]){r->principal->org_id}, 1);
 }
 
 static const app_route_t orgs_routes[] = {

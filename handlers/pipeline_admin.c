@@ -10,7 +10,7 @@ static const char *const run_kinds[] = {"public_chat", "coach_chat", "practice",
                                         "planner",     "crm_chat",   "voice",    NULL};
 static const char *const run_statuses[] = {"running", "succeeded", "failed", "cancelled", NULL};
 
-static const res_field_t run_fields[] = {
+static const resource_field_t run_fields[] = {
     {{"kind", V_ENUM, 0, 0, 0, 0, 0, 0, run_kinds}, "text", 0},
     {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, run_statuses}, "text", 0},
     {{"provider", V_STRING, V_NULLABLE, 0, 64}, "text", 0},
@@ -26,7 +26,7 @@ static const res_field_t run_fields[] = {
     {{"error", V_STRING, V_NULLABLE, 0, 500}, "text", 0},
 };
 
-static const res_filter_t run_filters[] = {
+static const resource_filter_t run_filters[] = {
     {"status", V_ENUM, 0, run_statuses},
     {"kind", V_ENUM, 0, run_kinds},
     {"since", V_DATETIME, 0, NULL, 0, "started_at"},
@@ -36,9 +36,9 @@ static const res_filter_t run_filters[] = {
  * both lookups). */
 #define RUN_ITEM_MEMBERS                                                                                               \
     "'events', (SELECT coalesce(json_agg(json_build_object('seq', e.seq, 'type', e.type, 'data', e.data,"             \
-    " 'at', " SQL_RFC3339("e.at") ") ORDER BY e.seq), '[]') FROM pipeline_events e WHERE e.run_id = t.id),"         \
+    " 'at', " CURSOR_SQL_RFC3339("e.at") ") ORDER BY e.seq), '[]') FROM pipeline_events e WHERE e.run_id = t.id),"         \
     " 'provider_calls', (SELECT coalesce(json_agg(json_build_object('seq', c.seq, 'provider', c.provider,"            \
-    " 'model', c.model, 'status', c.status, 'http_status', c.http_status, 'started_at', " SQL_RFC3339("c.started_at") \
+    " 'model', c.model, 'status', c.status, 'http_status', c.http_status, 'started_at', " CURSOR_SQL_RFC3339("c.started_at") \
     ", 'latency_ms', c.latency_ms, 'ttft_ms', c.ttft_ms, 'tokens_in', c.tokens_in, 'tokens_out', c.tokens_out,"      \
     " 'error', c.error) ORDER BY c.seq), '[]') FROM provider_calls c WHERE c.run_id = t.id)"
 
@@ -46,9 +46,9 @@ static const resource_t pipeline_runs = {
     .name = "pipeline_runs",
     .path = "/api/v1/admin/pipeline-runs",
     .table = "pipeline_runs",
-    .scope = RES_SCOPE_ORG,
+    .scope = RESOURCE_SCOPE_ORG,
     .write_auth = APP_AUTH_ADMIN,
-    .flags = RES_NO_CREATE | RES_NO_UPDATE | RES_NO_DELETE,
+    .flags = RESOURCE_NO_CREATE | RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE,
     .fields = run_fields,
     .nfields = sizeof(run_fields) / sizeof(run_fields[0]),
     .filters = run_filters,

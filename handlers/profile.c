@@ -25,7 +25,7 @@ static const vfield_t profile_fields[] = {
     " 'tagline', p.tagline, 'bio', p.bio, 'phone', p.phone, 'website', p.website,"                                     \
     " 'social_links', coalesce(p.social_links, '{}'::jsonb), 'timezone', coalesce(p.timezone, 'UTC'),"                 \
     " 'setup_completed', coalesce(p.setup_completed, false),"                                                          \
-    " 'created_at', " SQL_RFC3339("p.created_at") ", 'updated_at', " SQL_RFC3339("p.updated_at") ")::text"
+    " 'created_at', " CURSOR_SQL_RFC3339("p.created_at") ", 'updated_at', " CURSOR_SQL_RFC3339("p.updated_at") ")::text"
 
 /* $1 the caller's user id. */
 static const db_stmt_t stmt_get = {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "base/json.h"
-#include "handlers/conversation.h"
+#include "handlers/conversations.h"
 #include "handlers/handlers.h"
 #include "pipeline/req.h"
 #include "pipeline/run/run_route.h"

@@ -6,55 +6,55 @@
 
 #define NAME_FIELD {"name", V_STRING, V_REQUIRED, 1, 200}
 
-static const res_field_t archetype_fields[] = {
-    {NAME_FIELD, "text", RES_WRITE},
-    {{"description", V_STRING, 0, 0, 5000}, "text", RES_WRITE, "''"},
-    {{"traits", V_OBJECT, 0, 0, 50}, "jsonb", RES_WRITE, "'{}'::jsonb"},
+static const resource_field_t archetype_fields[] = {
+    {NAME_FIELD, "text", RESOURCE_WRITE},
+    {{"description", V_STRING, 0, 0, 5000}, "text", RESOURCE_WRITE, "''"},
+    {{"traits", V_OBJECT, 0, 0, 50}, "jsonb", RESOURCE_WRITE, "'{}'::jsonb"},
 };
 
 static const resource_t client_archetypes = {
-    "client_archetypes", "/api/v1/sailwind/client-archetypes", "client_archetypes", RES_SCOPE_ORG, APP_AUTH_ADMIN, 0,
-    NULL, RES_FIELDS(archetype_fields)};
+    "client_archetypes", "/api/v1/sailwind/client-archetypes", "client_archetypes", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0,
+    NULL, RESOURCE_FIELDS(archetype_fields)};
 
 static const resource_t product_archetypes = {
-    "product_archetypes", "/api/v1/sailwind/product-archetypes", "product_archetypes", RES_SCOPE_ORG, APP_AUTH_ADMIN, 0,
-    NULL, RES_FIELDS(archetype_fields)};
+    "product_archetypes", "/api/v1/sailwind/product-archetypes", "product_archetypes", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0,
+    NULL, RESOURCE_FIELDS(archetype_fields)};
 
-static const res_field_t client_fields[] = {
-    {NAME_FIELD, "text", RES_WRITE},
-    {{"industry", V_STRING, V_NULLABLE, 0, 200}, "text", RES_WRITE},
-    {{"size", V_STRING, V_NULLABLE, 0, 50}, "text", RES_WRITE},
-    {{"notes", V_STRING, V_NULLABLE, 0, 10000}, "text", RES_WRITE},
-    {{"archetype_id", V_UUID, V_NULLABLE}, "uuid", RES_WRITE, NULL, "client_archetypes"},
+static const resource_field_t client_fields[] = {
+    {NAME_FIELD, "text", RESOURCE_WRITE},
+    {{"industry", V_STRING, V_NULLABLE, 0, 200}, "text", RESOURCE_WRITE},
+    {{"size", V_STRING, V_NULLABLE, 0, 50}, "text", RESOURCE_WRITE},
+    {{"notes", V_STRING, V_NULLABLE, 0, 10000}, "text", RESOURCE_WRITE},
+    {{"archetype_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_WRITE, NULL, "client_archetypes"},
 };
 
 static const resource_t clients = {
-    "clients", "/api/v1/sailwind/clients", "clients", RES_SCOPE_ORG, APP_AUTH_ADMIN, RES_SOFT_DELETE,
-    "name", RES_FIELDS(client_fields)};
+    "clients", "/api/v1/sailwind/clients", "clients", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_SOFT_DELETE,
+    "name", RESOURCE_FIELDS(client_fields)};
 
-static const res_field_t product_fields[] = {
-    {NAME_FIELD, "text", RES_WRITE},
-    {{"description", V_STRING, 0, 0, 5000}, "text", RES_WRITE, "''"},
-    {{"price_cents", V_INT, V_NULLABLE, 0, 0, 0, 1000000000000LL}, "bigint", RES_WRITE},
-    {{"currency", V_CODE, 0, 3, 3}, "text", RES_WRITE, "'USD'"},
-    {{"archetype_id", V_UUID, V_NULLABLE}, "uuid", RES_WRITE, NULL, "product_archetypes"},
+static const resource_field_t product_fields[] = {
+    {NAME_FIELD, "text", RESOURCE_WRITE},
+    {{"description", V_STRING, 0, 0, 5000}, "text", RESOURCE_WRITE, "''"},
+    {{"price_cents", V_INT, V_NULLABLE, 0, 0, 0, 1000000000000LL}, "bigint", RESOURCE_WRITE},
+    {{"currency", V_CODE, 0, 3, 3}, "text", RESOURCE_WRITE, "'USD'"},
+    {{"archetype_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_WRITE, NULL, "product_archetypes"},
 };
 
 static const resource_t products = {
-    "products", "/api/v1/sailwind/products", "products", RES_SCOPE_ORG, APP_AUTH_ADMIN, RES_SOFT_DELETE,
-    "name", RES_FIELDS(product_fields)};
+    "products", "/api/v1/sailwind/products", "products", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_SOFT_DELETE,
+    "name", RESOURCE_FIELDS(product_fields)};
 
-static const res_field_t strategy_fields[] = {
-    {NAME_FIELD, "text", RES_WRITE},
-    {{"client_id", V_UUID, V_NULLABLE}, "uuid", RES_WRITE, NULL, "clients"},
-    {{"product_id", V_UUID, V_NULLABLE}, "uuid", RES_WRITE, NULL, "products"},
-    {{"playbook", V_STRING, 0, 0, 20000}, "text", RES_WRITE, "''"},
-    {{"objections", V_STRINGS, 0, 0, 50, 0, 0, 500}, "jsonb", RES_WRITE, "'[]'::jsonb"},
+static const resource_field_t strategy_fields[] = {
+    {NAME_FIELD, "text", RESOURCE_WRITE},
+    {{"client_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_WRITE, NULL, "clients"},
+    {{"product_id", V_UUID, V_NULLABLE}, "uuid", RESOURCE_WRITE, NULL, "products"},
+    {{"playbook", V_STRING, 0, 0, 20000}, "text", RESOURCE_WRITE, "''"},
+    {{"objections", V_STRINGS, 0, 0, 50, 0, 0, 500}, "jsonb", RESOURCE_WRITE, "'[]'::jsonb"},
 };
 
 static const resource_t strategies = {
-    "strategies", "/api/v1/sailwind/strategies", "strategies", RES_SCOPE_ORG, APP_AUTH_ADMIN, RES_NO_DELETE,
-    NULL, RES_FIELDS(strategy_fields)};
+    "strategies", "/api/v1/sailwind/strategies", "strategies", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_NO_DELETE,
+    NULL, RESOURCE_FIELDS(strategy_fields)};
 
 static const resource_t *const sailwind_resources[] = {&client_archetypes, &product_archetypes, &clients, &products,
                                                        &strategies, &sailwind_rep_assignments};

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "handlers/sailwind.h"
-#include "handlers/session_json.h"
+#include "handlers/sessions.h"
 #include "pipeline/cursor.h"
 
 /* A practice session as both routes answer it: the session object of GET /api/v1/sessions/{id}
@@ -46,7 +46,7 @@ static const db_stmt_t stmt_start = {
 /* $1 organization, $2 the caller, then the page ($3 after ts, $4 after id, $5 limit + 1). */
 static const db_stmt_t stmt_mine = {
     "practice_mine",
-    "SELECT " PRACTICE_JSON ", " SQL_CURSOR_TS("s.created_at") ", s.id::text"
+    "SELECT " PRACTICE_JSON ", " CURSOR_SQL_TS("s.created_at") ", s.id::text"
     " FROM sessions s" PRACTICE_JOINS
     " WHERE s.user_id = $2::uuid AND s.organization_id = $1::uuid AND s.kind = 'practice'"
     "   AND ($3::timestamptz IS NULL OR (s.created_at, s.id) < ($3::timestamptz, $4::uuid))"
@@ -119,7 +119,7 @@ void sailwind_practice_start(req_t *r)
 void sailwind_my_practice_sessions(req_t *r)
 {
     const char *values[] = {r->principal->org_id, r->principal->user_id};
-    page_query(r, "my_practice_sessions", &stmt_mine, values, 2);
+    cursor_page_query(r, "my_practice_sessions", &stmt_mine, values, 2);
 }
 
 void sailwind_practice_add_stmts(app_t *app)

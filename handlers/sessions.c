@@ -17,8 +17,8 @@ static const char *const session_kinds[] = {"chat", "practice", "voice", NULL};
 
 /* kind is the only writable field; the rest are output (set by the practice flow and when a
  * session ends). */
-static const res_field_t session_fields[] = {
-    {{"kind", V_ENUM, 0, 0, 0, 0, 0, 0, session_create_kinds}, "text", RES_CREATE, "'chat'"},
+static const resource_field_t session_fields[] = {
+    {{"kind", V_ENUM, 0, 0, 0, 0, 0, 0, session_create_kinds}, "text", RESOURCE_CREATE, "'chat'"},
     {{"status", V_ENUM, 0, 0, 0, 0, 0, 0, session_statuses}, "text", 0},
     {{"client_id", V_UUID, V_NULLABLE}, "uuid", 0},
     {{"product_id", V_UUID, V_NULLABLE}, "uuid", 0},
@@ -28,11 +28,11 @@ static const res_field_t session_fields[] = {
     {{"ended_at", V_STRING, V_NULLABLE}, "timestamptz", 0},
 };
 
-static const res_filter_t session_filters[] = {{"kind", V_ENUM, 0, session_kinds}};
+static const resource_filter_t session_filters[] = {{"kind", V_ENUM, 0, session_kinds}};
 
 static const resource_t sessions = {
-    "sessions", "/api/v1/sessions", "sessions", RES_SCOPE_OWNER, APP_AUTH_REQUIRED, RES_NO_UPDATE | RES_NO_DELETE,
-    NULL, RES_FIELDS(session_fields), NULL, RES_FILTERS(session_filters)};
+    "sessions", "/api/v1/sessions", "sessions", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED, RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE,
+    NULL, RESOURCE_FIELDS(session_fields), NULL, RESOURCE_FILTERS(session_filters)};
 
 /* $1 organization, $2 user (the caller), $3 the session, then the page (SINCE_PAGE_SQL). */
 static const db_stmt_t stmt_interactions = {
@@ -41,7 +41,7 @@ static const db_stmt_t stmt_interactions = {
     "   AND id = $3::uuid),"
     SINCE_PAGE_SQL("interactions", "session_id",
                    "json_build_object('id', p.id, 'session_id', p.session_id, 'role', p.role, 'content', p.content,"
-                   " 'created_at', " SQL_RFC3339("p.created_at") ", 'run_id', p.run_id)", ""),
+                   " 'created_at', " CURSOR_SQL_RFC3339("p.created_at") ", 'run_id', p.run_id)", ""),
     SINCE_PAGE_PARAMS, DB_STMT_READONLY};
 
 /* GET /api/v1/sessions/{id}/interactions?since=&limit=&cursor=: the caller's session's turns,

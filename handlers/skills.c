@@ -13,7 +13,7 @@ static const db_stmt_t stmt_skills = {
     "skills_list",
     "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
     "   'id', s.id, 'key', s.key, 'name', s.name, 'description', s.description,"
-    "   'created_at', " SQL_RFC3339("s.created_at") ") ORDER BY s.key), '[]'::json),"
+    "   'created_at', " CURSOR_SQL_RFC3339("s.created_at") ") ORDER BY s.key), '[]'::json),"
     " 'next_cursor', NULL)::text"
     " FROM skills s",
     0, DB_STMT_READONLY};
@@ -24,12 +24,12 @@ static const db_stmt_t stmt_my_skills = {
     "skills_mine",
     "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
     "   'skill_id', s.id, 'key', s.key, 'name', s.name, 'description', s.description,"
-    "   'level', us.level, 'updated_at', " SQL_RFC3339("us.updated_at") ","
+    "   'level', us.level, 'updated_at', " CURSOR_SQL_RFC3339("us.updated_at") ","
     "   'latest_assessment', la.j) ORDER BY s.key), '[]'::json),"
     " 'next_cursor', NULL)::text"
     " FROM user_skills us JOIN skills s ON s.id = us.skill_id"
     " LEFT JOIN LATERAL (SELECT json_build_object('id', a.id, 'score', a.score, 'feedback', a.feedback,"
-    "     'session_id', a.session_id, 'created_at', " SQL_RFC3339("a.created_at") ") AS j"
+    "     'session_id', a.session_id, 'created_at', " CURSOR_SQL_RFC3339("a.created_at") ") AS j"
     "   FROM skill_assessments a WHERE a.user_id = us.user_id AND a.skill_id = us.skill_id"
     "   ORDER BY a.created_at DESC, a.id DESC LIMIT 1) la ON true"
     " WHERE us.user_id = $1::uuid",

@@ -19,57 +19,57 @@ static const char *const workspace_types[] = {"individual", "business", NULL};
 static const char *const workspace_tones[] = {"professional", "friendly", "casual", "formal", NULL};
 
 /* knowledge_base has no length of its own: the path's app.body-limit bounds it. */
-static const res_field_t workspace_fields[] = {
-    {{"name", V_STRING, 0, 1, 200}, "text", RES_UPDATE},
-    {{"handle", V_SLUG, 0, HANDLE_MIN, HANDLE_MAX}, "text", RES_UPDATE},
-    {{"type", V_ENUM, 0, 0, 0, 0, 0, 0, workspace_types}, "text", RES_UPDATE},
-    {{"tone", V_ENUM, 0, 0, 0, 0, 0, 0, workspace_tones}, "text", RES_UPDATE},
-    {{"timezone", V_TIMEZONE, 0}, "text", RES_UPDATE},
-    {{"knowledge_base", V_STRING, 0}, "text", RES_UPDATE},
+static const resource_field_t workspace_fields[] = {
+    {{"name", V_STRING, 0, 1, 200}, "text", RESOURCE_UPDATE},
+    {{"handle", V_SLUG, 0, HANDLE_MIN, HANDLE_MAX}, "text", RESOURCE_UPDATE},
+    {{"type", V_ENUM, 0, 0, 0, 0, 0, 0, workspace_types}, "text", RESOURCE_UPDATE},
+    {{"tone", V_ENUM, 0, 0, 0, 0, 0, 0, workspace_tones}, "text", RESOURCE_UPDATE},
+    {{"timezone", V_TIMEZONE, 0}, "text", RESOURCE_UPDATE},
+    {{"knowledge_base", V_STRING, 0}, "text", RESOURCE_UPDATE},
 };
 
 static const resource_t workspaces = {
-    "workspaces", "/api/v1/workspaces", "workspaces", RES_SCOPE_OWNER, APP_AUTH_REQUIRED,
-    RES_NO_CREATE | RES_NO_DELETE | RES_NO_LIST, NULL, RES_FIELDS(workspace_fields)};
+    "workspaces", "/api/v1/workspaces", "workspaces", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED,
+    RESOURCE_NO_CREATE | RESOURCE_NO_DELETE | RESOURCE_NO_LIST, NULL, RESOURCE_FIELDS(workspace_fields)};
 
 /* A workspace_id naming the caller's own workspace. */
 #define OWN_WORKSPACE "workspaces"
 
-static const res_field_t service_fields[] = {
-    {{"workspace_id", V_UUID, V_REQUIRED}, "uuid", RES_CREATE | RES_REF_OWNED, NULL, OWN_WORKSPACE},
-    {{"name", V_STRING, V_REQUIRED, 1, 200}, "text", RES_WRITE},
-    {{"description", V_STRING, 0, 0, 5000}, "text", RES_WRITE, "''"},
-    {{"duration_minutes", V_INT, V_REQUIRED, 0, 0, 1, 1440}, "int", RES_WRITE},
-    {{"price_cents", V_INT, V_NULLABLE, 0, 0, 0, 1000000000000LL}, "bigint", RES_WRITE},
-    {{"active", V_BOOL, 0}, "boolean", RES_WRITE, "true"},
+static const resource_field_t service_fields[] = {
+    {{"workspace_id", V_UUID, V_REQUIRED}, "uuid", RESOURCE_CREATE | RESOURCE_REF_OWNED, NULL, OWN_WORKSPACE},
+    {{"name", V_STRING, V_REQUIRED, 1, 200}, "text", RESOURCE_WRITE},
+    {{"description", V_STRING, 0, 0, 5000}, "text", RESOURCE_WRITE, "''"},
+    {{"duration_minutes", V_INT, V_REQUIRED, 0, 0, 1, 1440}, "int", RESOURCE_WRITE},
+    {{"price_cents", V_INT, V_NULLABLE, 0, 0, 0, 1000000000000LL}, "bigint", RESOURCE_WRITE},
+    {{"active", V_BOOL, 0}, "boolean", RESOURCE_WRITE, "true"},
 };
 
-static const res_filter_t service_filters[] = {{"workspace_id", V_UUID}};
+static const resource_filter_t service_filters[] = {{"workspace_id", V_UUID}};
 
 static const resource_t services = {
-    "workspace_services", "/api/v1/workspace-services", "workspace_services", RES_SCOPE_WORKSPACE,
-    APP_AUTH_REQUIRED, 0, NULL, RES_FIELDS(service_fields), NULL, RES_FILTERS(service_filters)};
+    "workspace_services", "/api/v1/workspace-services", "workspace_services", RESOURCE_SCOPE_WORKSPACE,
+    APP_AUTH_REQUIRED, 0, NULL, RESOURCE_FIELDS(service_fields), NULL, RESOURCE_FILTERS(service_filters)};
 
 static const char *const connector_types[] = {"calendly", "square", "agendapro", NULL};
 
 /* Activating one deactivates the others: a trigger does it (schema/0010), whoever writes. */
-static const res_field_t connector_fields[] = {
-    {{"workspace_id", V_UUID, 0}, "uuid", RES_DERIVED | RES_REF_OWNED, NULL, OWN_WORKSPACE},
-    {{"type", V_ENUM, V_REQUIRED, 0, 0, 0, 0, 0, connector_types}, "text", RES_WRITE},
-    {{"config", V_OBJECT, V_STRING_VALUES, 0, 20, 0, 0, 2000}, "jsonb", RES_WRITE, "'{}'::jsonb"},
-    {{"active", V_BOOL, 0}, "boolean", RES_WRITE, "false"},
+static const resource_field_t connector_fields[] = {
+    {{"workspace_id", V_UUID, 0}, "uuid", RESOURCE_DERIVED | RESOURCE_REF_OWNED, NULL, OWN_WORKSPACE},
+    {{"type", V_ENUM, V_REQUIRED, 0, 0, 0, 0, 0, connector_types}, "text", RESOURCE_WRITE},
+    {{"config", V_OBJECT, V_STRING_VALUES, 0, 20, 0, 0, 2000}, "jsonb", RESOURCE_WRITE, "'{}'::jsonb"},
+    {{"active", V_BOOL, 0}, "boolean", RESOURCE_WRITE, "false"},
 };
 
 static const resource_t connectors = {
-    "connectors", "/api/v1/connectors/workspaces/{workspace_id}", "connectors", RES_SCOPE_WORKSPACE,
-    APP_AUTH_REQUIRED, 0, NULL, RES_FIELDS(connector_fields), NULL, NULL, 0, "workspace_id",
+    "connectors", "/api/v1/connectors/workspaces/{workspace_id}", "connectors", RESOURCE_SCOPE_WORKSPACE,
+    APP_AUTH_REQUIRED, 0, NULL, RESOURCE_FIELDS(connector_fields), NULL, NULL, 0, "workspace_id",
     "/api/v1/connectors/{id}"};
 
 /* The workspace as GET /workspaces/{id} shows it (the resource layer's shape). */
 #define WORKSPACE_JSON                                                                                                 \
     "json_build_object('id', t.id, 'name', t.name, 'handle', t.handle, 'type', t.type, 'tone', t.tone,"               \
-    " 'timezone', t.timezone, 'knowledge_base', t.knowledge_base, 'created_at', " SQL_RFC3339("t.created_at")         \
-    ", 'updated_at', " SQL_RFC3339("t.updated_at") ")::text"
+    " 'timezone', t.timezone, 'knowledge_base', t.knowledge_base, 'created_at', " CURSOR_SQL_RFC3339("t.created_at")         \
+    ", 'updated_at', " CURSOR_SQL_RFC3339("t.updated_at") ")::text"
 
 /* $1 organization, $2 user, $3 the handle to start from, $4 the name. One row: the caller's
  * workspace (or NULL), whether it is in $1, and the workspace created now (or NULL). The handle is

@@ -156,7 +156,7 @@ int cursor_parse_limit(const char *s, size_t len, int *out)
     return 0;
 }
 
-int page_from_query(req_t *r, const char *scope, page_t *out)
+int cursor_page_from_query(req_t *r, const char *scope, cursor_page_t *out)
 {
     char buf[CURSOR_TOKEN_MAX + 1];
     memset(out, 0, sizeof(*out));
@@ -181,7 +181,7 @@ int page_from_query(req_t *r, const char *scope, page_t *out)
     return 0;
 }
 
-void page_respond(req_t *r, const page_t *page, const db_result_t *res)
+void cursor_page_respond(req_t *r, const cursor_page_t *page, const db_result_t *res)
 {
     int rows = PQntuples(res->pg), shown = rows > page->limit ? page->limit : rows;
     size_t size = 64;
@@ -210,21 +210,21 @@ static void on_page(req_t *r, const db_result_t *res)
     if (res->status != DB_OK)
         req_respond_db_error(r, res);
     else
-        page_respond(r, r->state, res);
+        cursor_page_respond(r, r->state, res);
 }
 
-void page_query(req_t *r, const char *scope, const db_stmt_t *stmt, const char *const *values, int n)
+void cursor_page_query(req_t *r, const char *scope, const db_stmt_t *stmt, const char *const *values, int n)
 {
-    page_t *page = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*page));
-    if (page_from_query(r, scope, page) != 0)
+    cursor_page_t *page = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*page));
+    if (cursor_page_from_query(r, scope, page) != 0)
         return;
     r->state = page;
     const char *all[16];
     if (n > 13)
         abort(); /* a programming error: no statement has that many scope values */
     memcpy(all, values, sizeof(*values) * (size_t)n);
-    all[n] = page_after_ts(page);
-    all[n + 1] = page_after_id(page);
+    all[n] = cursor_page_after_ts(page);
+    all[n + 1] = cursor_page_after_id(page);
     all[n + 2] = page->fetch;
     req_query(r, stmt, all, n + 3, on_page);
 }

@@ -17,12 +17,12 @@ typedef struct req req_t;
 /* The one spelling of timestamps in responses (RFC 3339, UTC, whole seconds, "Z"), and the
  * microsecond spelling a cursor carries so that the keyset comparison loses nothing. Every
  * statement builds its timestamps with these. */
-#define SQL_RFC3339(expr) "to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define SQL_CURSOR_TS(expr) "to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define CURSOR_SQL_RFC3339(expr) "to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define CURSOR_SQL_TS(expr) "to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 /* Where a page starts: after the row (ts, id) of the previous page, newest first. */
 typedef struct cursor_key {
-    char ts[CURSOR_TS_MAX + 1]; /* as SQL_CURSOR_TS wrote it; PostgreSQL reads it back as timestamptz */
+    char ts[CURSOR_TS_MAX + 1]; /* as CURSOR_SQL_TS wrote it; PostgreSQL reads it back as timestamptz */
     char id[37];                /* a lower-case UUID */
 } cursor_key_t;
 
@@ -47,29 +47,29 @@ typedef struct page {
     cursor_key_t after;
     char fetch[12]; /* limit + 1, as a statement parameter: the extra row says a next page exists */
     const char *scope;
-} page_t;
+} cursor_page_t;
 
 /* Reads limit and cursor for the collection scope; answers the 422 (loc ["query", "limit"] or
  * ["query", "cursor"]) and returns -1 when either is bad. An empty cursor is the first page. */
-int page_from_query(req_t *r, const char *scope, page_t *out);
+int cursor_page_from_query(req_t *r, const char *scope, cursor_page_t *out);
 
 /* The statement parameters for the page's start: ts and id, both NULL on the first page. */
-static inline const char *page_after_ts(const page_t *p)
+static inline const char *cursor_page_after_ts(const cursor_page_t *p)
 {
     return p->has_after ? p->after.ts : NULL;
 }
-static inline const char *page_after_id(const page_t *p)
+static inline const char *cursor_page_after_id(const cursor_page_t *p)
 {
     return p->has_after ? p->after.id : NULL;
 }
 
 /* Answers 200 {"items": [...], "next_cursor": ...} from a result whose rows are (item JSON,
- * SQL_CURSOR_TS key, id), ordered newest first and fetched with page->fetch as the LIMIT. */
-void page_respond(req_t *r, const page_t *page, const db_result_t *res);
+ * CURSOR_SQL_TS key, id), ordered newest first and fetched with page->fetch as the LIMIT. */
+void cursor_page_respond(req_t *r, const cursor_page_t *page, const db_result_t *res);
 
 /* A hand-written collection's page: reads ?limit= and ?cursor= for scope (answering their 422),
  * runs stmt with values[0..n) followed by (after ts, after id, limit + 1), and answers with
- * page_respond. values are copied: they may live on the caller's stack. */
-void page_query(req_t *r, const char *scope, const db_stmt_t *stmt, const char *const *values, int n);
+ * cursor_page_respond. values are copied: they may live on the caller's stack. */
+void cursor_page_query(req_t *r, const char *scope, const db_stmt_t *stmt, const char *const *values, int n);
 
 #endif

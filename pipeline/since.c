@@ -10,7 +10,7 @@
 #include "pipeline/validate.h"
 
 typedef struct since {
-    page_t page; /* limit and cursor; its scope is the parent's id */
+    cursor_page_t page; /* limit and cursor; its scope is the parent's id */
     const char *ts, *id;
     const char *turn;
     void (*on_hidden)(req_t *r, const PGresult *pg);
@@ -91,10 +91,10 @@ void since_list(req_t *r, const db_stmt_t *stmt, const char *p1, const char *p2,
     since_t *s = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*s));
     s->turn = turn;
     s->on_hidden = on_hidden;
-    if (page_from_query(r, id, &s->page) != 0 || since_from_query(r, s) != 0)
+    if (cursor_page_from_query(r, id, &s->page) != 0 || since_from_query(r, s) != 0)
         return;
     r->state = s;
-    const char *values[SINCE_PAGE_PARAMS] = {p1, p2, id, s->ts, s->id, s->page.fetch, page_after_ts(&s->page),
-                                             page_after_id(&s->page)};
+    const char *values[SINCE_PAGE_PARAMS] = {p1, p2, id, s->ts, s->id, s->page.fetch, cursor_page_after_ts(&s->page),
+                                             cursor_page_after_id(&s->page)};
     req_query(r, stmt, values, SINCE_PAGE_PARAMS, on_page);
 }

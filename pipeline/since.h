@@ -38,7 +38,7 @@ typedef struct req req_t;
     "  (SELECT coalesce(json_agg(" item " ORDER BY p.created_at, p.id) FILTER (WHERE p.rn < $6::int), '[]'::json)"    \
     "   ::text FROM page p),"                                                                                          \
     "  (SELECT count(*) >= $6::int FROM page),"                                                                        \
-    "  (SELECT " SQL_CURSOR_TS("p.created_at") " FROM page p WHERE p.rn = $6::int - 1),"                                \
+    "  (SELECT " CURSOR_SQL_TS("p.created_at") " FROM page p WHERE p.rn = $6::int - 1),"                                \
     "  (SELECT p.id FROM page p WHERE p.rn = $6::int - 1)" extra
 
 #define SINCE_PAGE_PARAMS 8

@@ -116,13 +116,13 @@ static void schema_of_resource(json_out_t *o, const resource_t *res, unsigned fl
     }
     json_out_obj_end(o);
     size_t nrequired = 0;
-    for (size_t i = 0; flag == RES_CREATE && i < res->nfields; i++)
-        nrequired += (res->fields[i].flags & RES_CREATE) && (res->fields[i].check.flags & V_REQUIRED);
+    for (size_t i = 0; flag == RESOURCE_CREATE && i < res->nfields; i++)
+        nrequired += (res->fields[i].flags & RESOURCE_CREATE) && (res->fields[i].check.flags & V_REQUIRED);
     if (nrequired > 0) { /* OpenAPI 3.0 forbids an empty `required` */
         json_out_key(o, "required");
         json_out_arr_begin(o);
         for (size_t i = 0; i < res->nfields; i++)
-            if ((res->fields[i].flags & RES_CREATE) && (res->fields[i].check.flags & V_REQUIRED))
+            if ((res->fields[i].flags & RESOURCE_CREATE) && (res->fields[i].check.flags & V_REQUIRED))
                 json_out_str(o, res->fields[i].check.name);
         json_out_arr_end(o);
     }
@@ -193,10 +193,10 @@ static void json_content(json_out_t *o, const char *schema_name, const char *suf
 }
 
 /* The resource a route serves, when it is one of the generic resource actions. */
-static const res_rt_t *resource_of(const app_route_t *route)
+static const resource_rt_t *resource_of(const app_route_t *route)
 {
-    if (route->action == res_list || route->action == res_get || route->action == res_create ||
-        route->action == res_update || route->action == res_delete)
+    if (route->action == resource_list || route->action == resource_get || route->action == resource_create ||
+        route->action == resource_update || route->action == resource_delete)
         return route->data;
     return NULL;
 }
@@ -225,10 +225,10 @@ static void list_parameters(json_out_t *o, const resource_t *res)
     page_parameters(o);
     if (res->search != NULL)
         query_parameter(o, "q", "{\"type\":\"string\",\"maxLength\":200}");
-    if (res->flags & RES_SOFT_DELETE)
+    if (res->flags & RESOURCE_SOFT_DELETE)
         query_parameter(o, "include_archived", "{\"type\":\"boolean\"}");
     for (size_t i = 0; i < res->nfilters; i++) {
-        const res_filter_t *flt = &res->filters[i];
+        const resource_filter_t *flt = &res->filters[i];
         json_out_obj_begin(o);
         json_out_key(o, "name");
         json_out_str(o, flt->name);
@@ -243,7 +243,7 @@ static void list_parameters(json_out_t *o, const resource_t *res)
 
 static void operation(json_out_t *o, const app_route_t *route)
 {
-    const res_rt_t *rt = resource_of(route);
+    const resource_rt_t *rt = resource_of(route);
     const char *name = rt ? rt->res->name : NULL;
     char method[8]; /* OpenAPI spells methods in lower case */
     size_t n = strlen(route->method);
@@ -256,7 +256,7 @@ static void operation(json_out_t *o, const app_route_t *route)
     json_out_key(o, method);
     json_out_obj_begin(o);
     int list = route->flags & ROUTE_SINCE ? LIST_SINCE
-               : route->flags & ROUTE_PAGE || route->action == res_list ? LIST_PAGE
+               : route->flags & ROUTE_PAGE || route->action == resource_list ? LIST_PAGE
                                                                          : LIST_NONE;
     if (strchr(route->pattern, '{') != NULL || list != LIST_NONE) {
         json_out_key(o, "parameters");
@@ -277,7 +277,7 @@ static void operation(json_out_t *o, const app_route_t *route)
             json_out_obj_end(o);
             json_out_obj_end(o);
         }
-        if (route->action == res_list)
+        if (route->action == resource_list)
             list_parameters(o, rt->res);
         else if (list != LIST_NONE)
             page_parameters(o);
@@ -291,14 +291,14 @@ static void operation(json_out_t *o, const app_route_t *route)
         json_out_obj_begin(o);
         json_out_key(o, "required");
         json_out_bool(o, 1);
-        json_content(o, name, route->action == res_update ? "Update" : "Create", LIST_NONE);
+        json_content(o, name, route->action == resource_update ? "Update" : "Create", LIST_NONE);
         json_out_obj_end(o);
     }
     json_out_key(o, "responses");
     json_out_obj_begin(o);
-    int status = route->action == res_delete ? 204 : 200;
-    if (route->action == res_create)
-        status = rt->res->flags & RES_ACCEPTED ? 202 : 201;
+    int status = route->action == resource_delete ? 204 : 200;
+    if (route->action == resource_create)
+        status = rt->res->flags & RESOURCE_ACCEPTED ? 202 : 201;
     char code[8];
     snprintf(code, sizeof(code), "%d", status);
     json_out_key(o, code);
@@ -407,12 +407,12 @@ static void components(json_out_t *o, const app_t *app)
     json_out_key(o, "Error");
     raw(o, "{\"type\":\"object\",\"required\":[\"detail\",\"code\",\"request_id\"],\"properties\":{"
            "\"detail\":{},\"code\":{\"type\":\"string\"},\"request_id\":{\"type\":\"string\"}}}");
-    const res_rt_t *seen[256];
+    const resource_rt_t *seen[256];
     size_t nseen = 0;
     for (size_t m = 0; m < app->nmodules; m++) {
         const app_module_t *mod = app->modules[m];
         for (size_t i = 0; i < mod->nroutes; i++) {
-            const res_rt_t *rt = resource_of(&mod->routes[i]);
+            const resource_rt_t *rt = resource_of(&mod->routes[i]);
             int known = rt == NULL || nseen == 256;
             for (size_t k = 0; k < nseen && !known; k++)
                 known = seen[k] == rt;
@@ -425,10 +425,10 @@ static void components(json_out_t *o, const app_t *app)
             schema_of_resource(o, res, 0);
             snprintf(name, sizeof(name), "%sCreate", res->name);
             json_out_key(o, name);
-            schema_of_resource(o, res, RES_CREATE);
+            schema_of_resource(o, res, RESOURCE_CREATE);
             snprintf(name, sizeof(name), "%sUpdate", res->name);
             json_out_key(o, name);
-            schema_of_resource(o, res, RES_UPDATE);
+            schema_of_resource(o, res, RESOURCE_UPDATE);
         }
     }
     json_out_obj_end(o);

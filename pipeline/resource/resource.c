@@ -10,7 +10,7 @@
 #include "pipeline/cursor.h"
 
 struct resource_registry {
-    res_rt_t **rts;
+    resource_rt_t **rts;
     size_t nrts;
     app_module_t **modules;
     size_t nmodules;
@@ -40,16 +40,16 @@ static void put_json(FILE *f, const resource_t *res, int item)
     for (size_t i = 0; i < res->nfields; i++) {
         const char *name = res->fields[i].check.name;
         if (strcmp(res->fields[i].sql_type, "timestamptz") == 0)
-            fprintf(f, ", '%s', " SQL_RFC3339("t.%s"), name, name);
+            fprintf(f, ", '%s', " CURSOR_SQL_RFC3339("t.%s"), name, name);
         else
             fprintf(f, ", '%s', t.%s", name, name);
     }
     if (res->order == NULL)
-        fputs(", 'created_at', " SQL_RFC3339("t.created_at"), f);
-    if (!(res->flags & RES_NO_UPDATE))
-        fputs(", 'updated_at', " SQL_RFC3339("t.updated_at"), f);
-    if (res->flags & RES_SOFT_DELETE)
-        fputs(", 'archived_at', " SQL_RFC3339("t.archived_at"), f);
+        fputs(", 'created_at', " CURSOR_SQL_RFC3339("t.created_at"), f);
+    if (!(res->flags & RESOURCE_NO_UPDATE))
+        fputs(", 'updated_at', " CURSOR_SQL_RFC3339("t.updated_at"), f);
+    if (res->flags & RESOURCE_SOFT_DELETE)
+        fputs(", 'archived_at', " CURSOR_SQL_RFC3339("t.archived_at"), f);
     if (item && res->item_members != NULL)
         fprintf(f, ", %s", res->item_members);
     fputs(")::text", f);
@@ -57,28 +57,28 @@ static void put_json(FILE *f, const resource_t *res, int item)
 
 static void put_scope(FILE *f, const resource_t *res)
 {
-    if (res->scope == RES_SCOPE_WORKSPACE) /* one workspace per user: an index lookup */
+    if (res->scope == RESOURCE_SCOPE_WORKSPACE) /* one workspace per user: an index lookup */
         fputs("t.workspace_id = (SELECT w.id FROM workspaces w WHERE w.user_id = $2::uuid"
               " AND w.organization_id = $1::uuid)", f);
-    else if (res->scope == RES_SCOPE_OWNER)
+    else if (res->scope == RESOURCE_SCOPE_OWNER)
         fputs("t.organization_id = $1::uuid AND t.user_id = $2::uuid", f);
     else
         fputs("t.organization_id = $1::uuid", f);
 }
 
 /* The reference check for the row named by the uuid text `value`: "EXISTS (...)". */
-static void put_ref_exists(FILE *f, const resource_t *res, const res_field_t *fd, const char *value)
+static void put_ref_exists(FILE *f, const resource_t *res, const resource_field_t *fd, const char *value)
 {
     fprintf(f, "EXISTS (SELECT 1 FROM %s r WHERE r.organization_id = $1::uuid%s AND r.id = %s::uuid)", fd->ref_table,
-            (fd->flags & RES_REF_OWNED) && res->scope != RES_SCOPE_ORG ? " AND r.user_id = $2::uuid" : "", value);
+            (fd->flags & RESOURCE_REF_OWNED) && res->scope != RESOURCE_SCOPE_ORG ? " AND r.user_id = $2::uuid" : "", value);
 }
 
-static const char *filter_sql_type(const res_filter_t *flt)
+static const char *filter_sql_type(const resource_filter_t *flt)
 {
     return flt->type == V_UUID ? "uuid" : flt->type == V_BOOL ? "boolean" : "text";
 }
 
-static const res_field_t *field_named(const resource_t *res, const char *name)
+static const resource_field_t *field_named(const resource_t *res, const char *name)
 {
     for (size_t i = 0; i < res->nfields; i++)
         if (strcmp(res->fields[i].check.name, name) == 0)
@@ -87,7 +87,7 @@ static const res_field_t *field_named(const resource_t *res, const char *name)
 }
 
 /* The field's value from the request body b.j, cast to its column type. */
-static void put_value(FILE *f, const res_field_t *fd)
+static void put_value(FILE *f, const resource_field_t *fd)
 {
     if (strcmp(fd->sql_type, "jsonb") == 0)
         fprintf(f, "NULLIF(b.j->'%s', 'null'::jsonb)", fd->check.name);
@@ -104,7 +104,7 @@ static void put_bad_ref(FILE *f, const resource_t *res)
 {
     int any = 0;
     for (size_t i = 0; i < res->nfields; i++) {
-        const res_field_t *fd = &res->fields[i];
+        const resource_field_t *fd = &res->fields[i];
         if (fd->ref_table == NULL)
             continue;
         char value[80];
@@ -125,7 +125,7 @@ static void set_stmt(db_stmt_t *st, const char *prefix, const char *op, char *sq
     *st = (db_stmt_t){name, sql, nparams, flags};
 }
 
-static void gen_list(res_rt_t *rt)
+static void gen_list(resource_rt_t *rt)
 {
     const resource_t *res = rt->res;
     char *buf;
@@ -135,9 +135,9 @@ static void gen_list(res_rt_t *rt)
     const char *order = res->order != NULL ? res->order : "created_at";
     fputs("SELECT ", f);
     put_json(f, res, 0);
-    fprintf(f, ", " SQL_CURSOR_TS("t.%s") ", t.id::text FROM %s t WHERE ", order, res->table);
+    fprintf(f, ", " CURSOR_SQL_TS("t.%s") ", t.id::text FROM %s t WHERE ", order, res->table);
     put_scope(f, res);
-    if (res->flags & RES_SOFT_DELETE)
+    if (res->flags & RESOURCE_SOFT_DELETE)
         fprintf(f, " AND ($%d::boolean OR t.archived_at IS NULL)", rt->p_archived = ++n);
     if (res->search != NULL) {
         rt->p_q = ++n;
@@ -147,12 +147,12 @@ static void gen_list(res_rt_t *rt)
                 n, res->search, n);
     }
     for (size_t i = 0; i < res->nfilters; i++) {
-        const res_filter_t *flt = &res->filters[i];
+        const resource_filter_t *flt = &res->filters[i];
         if (i == 0)
             rt->p_filter = n + 1;
         ++n;
         const char *column = flt->column != NULL ? flt->column : flt->name;
-        if (flt->flags & RES_FILTER_ELEMENT)
+        if (flt->flags & RESOURCE_FILTER_ELEMENT)
             fprintf(f, " AND ($%d::text IS NULL OR t.%s @> ARRAY[$%d::text])", n, column, n);
         else if (flt->type == V_DATETIME)
             fprintf(f, " AND ($%d::timestamptz IS NULL OR t.%s >= $%d::timestamptz)", n, column, n);
@@ -165,7 +165,7 @@ static void gen_list(res_rt_t *rt)
     rt->p_ts = ++n;
     rt->p_id = ++n;
     rt->p_limit = ++n;
-    if (n > RES_LIST_MAX_PARAMS)
+    if (n > RESOURCE_LIST_MAX_PARAMS)
         abort(); /* a description with more filters than lists have room for */
     fprintf(f, " AND ($%d::timestamptz IS NULL OR (t.%s, t.id) < ($%d::timestamptz, $%d::uuid))"
                " ORDER BY t.%s DESC, t.id DESC LIMIT $%d::int",
@@ -173,7 +173,7 @@ static void gen_list(res_rt_t *rt)
     set_stmt(&rt->list, res->name, "list", finish(f, &buf), n, DB_STMT_READONLY);
 }
 
-static void gen_get(res_rt_t *rt)
+static void gen_get(resource_rt_t *rt)
 {
     const resource_t *res = rt->res;
     char *buf;
@@ -189,7 +189,7 @@ static void gen_get(res_rt_t *rt)
 }
 
 /* One row: (the created row's JSON or NULL, the first unreachable reference or NULL, its id). */
-static void gen_create(res_rt_t *rt)
+static void gen_create(resource_rt_t *rt)
 {
     const resource_t *res = rt->res;
     char *buf;
@@ -201,24 +201,24 @@ static void gen_create(res_rt_t *rt)
     /* a workspace-scoped row carries no organization or user: its workspace_id says whose it is */
     const char *sep = "";
     fprintf(f, " AS field FROM b), ins AS (INSERT INTO %s AS t (", res->table);
-    if (res->scope != RES_SCOPE_WORKSPACE) {
-        fputs(res->scope == RES_SCOPE_OWNER ? "organization_id, user_id" : "organization_id", f);
+    if (res->scope != RESOURCE_SCOPE_WORKSPACE) {
+        fputs(res->scope == RESOURCE_SCOPE_OWNER ? "organization_id, user_id" : "organization_id", f);
         sep = ", ";
     }
     for (size_t i = 0; i < res->nfields; i++)
-        if (res->fields[i].flags & (RES_CREATE | RES_DERIVED)) {
+        if (res->fields[i].flags & (RESOURCE_CREATE | RESOURCE_DERIVED)) {
             fprintf(f, "%s%s", sep, res->fields[i].check.name);
             sep = ", ";
         }
     fputs(") SELECT ", f);
     sep = "";
-    if (res->scope != RES_SCOPE_WORKSPACE) {
-        fputs(res->scope == RES_SCOPE_OWNER ? "$1::uuid, $2::uuid" : "$1::uuid", f);
+    if (res->scope != RESOURCE_SCOPE_WORKSPACE) {
+        fputs(res->scope == RESOURCE_SCOPE_OWNER ? "$1::uuid, $2::uuid" : "$1::uuid", f);
         sep = ", ";
     }
     for (size_t i = 0; i < res->nfields; i++) {
-        const res_field_t *fd = &res->fields[i];
-        if (!(fd->flags & (RES_CREATE | RES_DERIVED)))
+        const resource_field_t *fd = &res->fields[i];
+        if (!(fd->flags & (RESOURCE_CREATE | RESOURCE_DERIVED)))
             continue;
         fprintf(f, "%sCASE WHEN b.j ? '%s' THEN ", sep, fd->check.name);
         sep = ", ";
@@ -233,7 +233,7 @@ static void gen_create(res_rt_t *rt)
 
 /* One row: (the updated row's JSON or NULL, the first unreachable reference or NULL). Both NULL:
  * no such row in scope. */
-static void gen_update(res_rt_t *rt)
+static void gen_update(resource_rt_t *rt)
 {
     const resource_t *res = rt->res;
     char *buf;
@@ -244,8 +244,8 @@ static void gen_update(res_rt_t *rt)
     put_bad_ref(f, res);
     fprintf(f, " AS field FROM b), upd AS (UPDATE %s AS t SET updated_at = now()", res->table);
     for (size_t i = 0; i < res->nfields; i++) {
-        const res_field_t *fd = &res->fields[i];
-        if (!(fd->flags & (RES_UPDATE | RES_DERIVED)))
+        const resource_field_t *fd = &res->fields[i];
+        if (!(fd->flags & (RESOURCE_UPDATE | RESOURCE_DERIVED)))
             continue;
         fprintf(f, ", %s = CASE WHEN b.j ? '%s' THEN ", fd->check.name, fd->check.name);
         put_value(f, fd);
@@ -259,14 +259,14 @@ static void gen_update(res_rt_t *rt)
     set_stmt(&rt->update, res->name, "update", finish(f, &buf), id, 0);
 }
 
-static void gen_delete(res_rt_t *rt)
+static void gen_delete(resource_rt_t *rt)
 {
     const resource_t *res = rt->res;
     char *buf;
     size_t len;
     FILE *f = open_memstream(&buf, &len);
     int id = rt->nscope + 1;
-    if (res->flags & RES_SOFT_DELETE)
+    if (res->flags & RESOURCE_SOFT_DELETE)
         fprintf(f, "UPDATE %s AS t SET archived_at = COALESCE(t.archived_at, now()) WHERE ", res->table);
     else
         fprintf(f, "DELETE FROM %s AS t WHERE ", res->table);
@@ -276,7 +276,7 @@ static void gen_delete(res_rt_t *rt)
 }
 
 /* One row when the parent named by $nscope+1 is reachable by the caller. */
-static void gen_parent_check(res_rt_t *rt)
+static void gen_parent_check(resource_rt_t *rt)
 {
     char *buf;
     size_t len;
@@ -288,7 +288,7 @@ static void gen_parent_check(res_rt_t *rt)
     set_stmt(&rt->parent_check, rt->res->name, "parent", finish(f, &buf), rt->nscope + 1, DB_STMT_READONLY);
 }
 
-/* The validator's view of the writable fields, for create (all RES_CREATE) or update. */
+/* The validator's view of the writable fields, for create (all RESOURCE_CREATE) or update. */
 static vschema_t schema_of(const resource_t *res, unsigned flag)
 {
     vfield_t *fields = xcalloc(res->nfields ? res->nfields : 1, sizeof(*fields));
@@ -299,13 +299,13 @@ static vschema_t schema_of(const resource_t *res, unsigned flag)
     return (vschema_t){fields, n};
 }
 
-static res_rt_t *build(app_t *app, const resource_t *res)
+static resource_rt_t *build(app_t *app, const resource_t *res)
 {
-    res_rt_t *rt = xcalloc(1, sizeof(*rt));
+    resource_rt_t *rt = xcalloc(1, sizeof(*rt));
     rt->res = res;
-    rt->nscope = res->scope == RES_SCOPE_ORG ? 1 : 2;
-    rt->create_schema = schema_of(res, RES_CREATE);
-    rt->update_schema = schema_of(res, RES_UPDATE);
+    rt->nscope = res->scope == RESOURCE_SCOPE_ORG ? 1 : 2;
+    rt->create_schema = schema_of(res, RESOURCE_CREATE);
+    rt->update_schema = schema_of(res, RESOURCE_UPDATE);
     if (res->item_path != NULL)
         rt->item_path = strdup(res->item_path);
     else if (asprintf(&rt->item_path, "%s/{id}", res->path) < 0)
@@ -321,15 +321,15 @@ static res_rt_t *build(app_t *app, const resource_t *res)
         gen_parent_check(rt);
         app_add_stmt(app, &rt->parent_check);
     }
-    if (!(res->flags & RES_NO_CREATE)) {
+    if (!(res->flags & RESOURCE_NO_CREATE)) {
         gen_create(rt);
         app_add_stmt(app, &rt->create);
     }
-    if (!(res->flags & RES_NO_UPDATE)) {
+    if (!(res->flags & RESOURCE_NO_UPDATE)) {
         gen_update(rt);
         app_add_stmt(app, &rt->update);
     }
-    if (!(res->flags & RES_NO_DELETE)) {
+    if (!(res->flags & RESOURCE_NO_DELETE)) {
         gen_delete(rt);
         app_add_stmt(app, &rt->del);
     }
@@ -337,21 +337,21 @@ static res_rt_t *build(app_t *app, const resource_t *res)
 }
 
 /* The routes of one resource: at most five. */
-static size_t routes_of(const res_rt_t *rt, app_route_t *out)
+static size_t routes_of(const resource_rt_t *rt, app_route_t *out)
 {
     const resource_t *res = rt->res;
     size_t n = 0;
     const char *item = rt->item_path;
-    if (!(res->flags & RES_NO_LIST))
-        out[n++] = (app_route_t){"GET", res->path, res_list, 0, APP_AUTH_REQUIRED, rt};
-    if (!(res->flags & RES_NO_GET))
-        out[n++] = (app_route_t){"GET", item, res_get, 0, APP_AUTH_REQUIRED, rt};
-    if (!(res->flags & RES_NO_CREATE))
-        out[n++] = (app_route_t){"POST", res->path, res_create, ROUTE_JSON_BODY, APP_AUTH_REQUIRED, rt};
-    if (!(res->flags & RES_NO_UPDATE))
-        out[n++] = (app_route_t){"PATCH", item, res_update, ROUTE_JSON_BODY, APP_AUTH_REQUIRED, rt};
-    if (!(res->flags & RES_NO_DELETE))
-        out[n++] = (app_route_t){"DELETE", item, res_delete, 0, APP_AUTH_REQUIRED, rt};
+    if (!(res->flags & RESOURCE_NO_LIST))
+        out[n++] = (app_route_t){"GET", res->path, resource_list, 0, APP_AUTH_REQUIRED, rt};
+    if (!(res->flags & RESOURCE_NO_GET))
+        out[n++] = (app_route_t){"GET", item, resource_get, 0, APP_AUTH_REQUIRED, rt};
+    if (!(res->flags & RESOURCE_NO_CREATE))
+        out[n++] = (app_route_t){"POST", res->path, resource_create, ROUTE_JSON_BODY, APP_AUTH_REQUIRED, rt};
+    if (!(res->flags & RESOURCE_NO_UPDATE))
+        out[n++] = (app_route_t){"PATCH", item, resource_update, ROUTE_JSON_BODY, APP_AUTH_REQUIRED, rt};
+    if (!(res->flags & RESOURCE_NO_DELETE))
+        out[n++] = (app_route_t){"DELETE", item, resource_delete, 0, APP_AUTH_REQUIRED, rt};
     return n;
 }
 
@@ -367,7 +367,7 @@ void resource_module(app_t *app, const char *name, const resource_t *const *reso
         memcpy(routes, extra, sizeof(*extra) * nextra);
     size_t nroutes = nextra;
     for (size_t i = 0; i < n; i++) {
-        res_rt_t *rt = build(app, resources[i]);
+        resource_rt_t *rt = build(app, resources[i]);
         reg->rts = realloc(reg->rts, sizeof(*reg->rts) * (reg->nrts + 1));
         reg->rts[reg->nrts++] = rt;
         nroutes += routes_of(rt, routes + nroutes);
@@ -385,7 +385,7 @@ void resource_registry_free(app_t *app)
     if (reg == NULL)
         return;
     for (size_t i = 0; i < reg->nrts; i++) {
-        res_rt_t *rt = reg->rts[i];
+        resource_rt_t *rt = reg->rts[i];
         db_stmt_t *stmts[] = {&rt->list, &rt->get, &rt->create, &rt->update, &rt->del, &rt->parent_check};
         for (size_t k = 0; k < sizeof(stmts) / sizeof(stmts[0]); k++) {
             free((char *)stmts[k]->name);

@@ -8,16 +8,16 @@
 #include "pipeline/cursor.h"
 #include "pipeline/resource/resource_internal.h"
 
-#define RES_Q_MAX 200
-#define RES_DATETIME_MSG "Input should be an RFC 3339 date-time such as 2026-11-22T10:00:00Z"
+#define RESOURCE_Q_MAX 200
+#define RESOURCE_DATETIME_MSG "Input should be an RFC 3339 date-time such as 2026-11-22T10:00:00Z"
 
-static const res_rt_t *rt_of(req_t *r)
+static const resource_rt_t *rt_of(req_t *r)
 {
     return r->route->data;
 }
 
 /* The values every statement starts with: the scope. */
-static int scope_values(req_t *r, const res_rt_t *rt, const char **values)
+static int scope_values(req_t *r, const resource_rt_t *rt, const char **values)
 {
     values[0] = r->principal->org_id;
     if (rt->nscope == 2)
@@ -76,8 +76,8 @@ static void respond_write_error(req_t *r, const db_result_t *res)
 
 /* A list's statement parameters, read from the query before anything runs. */
 typedef struct list_state {
-    page_t page;
-    const char *values[RES_LIST_MAX_PARAMS];
+    cursor_page_t page;
+    const char *values[RESOURCE_LIST_MAX_PARAMS];
     const char *datetime; /* the name of a V_DATETIME filter given, if any */
 } list_state_t;
 
@@ -86,19 +86,19 @@ static void on_list(req_t *r, const db_result_t *res)
     const char *datetime = ((list_state_t *)r->state)->datetime;
     if (res->status == DB_ERR_QUERY && res->sqlstate != NULL && strncmp(res->sqlstate, "22", 2) == 0 &&
         datetime != NULL) { /* well-shaped, but beyond what PostgreSQL takes (an offset over 15:59) */
-        req_respond_validation(r, (const char *[]){"query", datetime, NULL}, RES_DATETIME_MSG, "datetime_parsing");
+        req_respond_validation(r, (const char *[]){"query", datetime, NULL}, RESOURCE_DATETIME_MSG, "datetime_parsing");
         return;
     }
     if (res->status != DB_OK) {
         req_respond_db_error(r, res);
         return;
     }
-    page_respond(r, &((list_state_t *)r->state)->page, res);
+    cursor_page_respond(r, &((list_state_t *)r->state)->page, res);
 }
 
 static void run_list(req_t *r)
 {
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     req_query(r, &rt->list, ((list_state_t *)r->state)->values, rt->p_limit, on_list);
 }
 
@@ -114,10 +114,10 @@ static void on_parent_check(req_t *r, const db_result_t *res)
 
 /* ?name=value of a filter into *out (NULL when absent); answers the 422 and returns -1 when the
  * value is not one the filter takes. */
-static int filter_value(req_t *r, const res_filter_t *flt, const char **out)
+static int filter_value(req_t *r, const resource_filter_t *flt, const char **out)
 {
-    char *v = h2o_mem_alloc_pool(&r->h2o->pool, RES_Q_MAX + 1);
-    long n = req_query_param(r, flt->name, v, RES_Q_MAX + 1);
+    char *v = h2o_mem_alloc_pool(&r->h2o->pool, RESOURCE_Q_MAX + 1);
+    long n = req_query_param(r, flt->name, v, RESOURCE_Q_MAX + 1);
     *out = NULL;
     if (n == -1)
         return 0;
@@ -136,7 +136,7 @@ static int filter_value(req_t *r, const res_filter_t *flt, const char **out)
             msg = "Input should be a valid boolean", type = "bool_parsing";
     } else if (flt->type == V_DATETIME) {
         if (n < 0 || !validate_rfc3339(v, (size_t)n))
-            msg = RES_DATETIME_MSG, type = "datetime_parsing";
+            msg = RESOURCE_DATETIME_MSG, type = "datetime_parsing";
     } else if (n < 1 || (size_t)n > flt->max_len) {
         msg = n < 1 ? "String should have at least 1 character" : "String is too long";
         type = n < 1 ? "string_too_short" : "string_too_long";
@@ -149,13 +149,13 @@ static int filter_value(req_t *r, const res_filter_t *flt, const char **out)
     return 0;
 }
 
-void res_list(req_t *r)
+void resource_list(req_t *r)
 {
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     list_state_t *st = h2o_mem_alloc_pool(&r->h2o->pool, sizeof(*st));
     memset(st->values, 0, sizeof(st->values));
-    page_t *page = &st->page;
-    if (page_from_query(r, rt->res->name, page) != 0)
+    cursor_page_t *page = &st->page;
+    if (cursor_page_from_query(r, rt->res->name, page) != 0)
         return;
     r->state = st;
     const char **values = st->values;
@@ -171,8 +171,8 @@ void res_list(req_t *r)
         values[rt->p_archived - 1] = n >= 0 && strcmp(v, "true") == 0 ? "true" : "false";
     }
     if (rt->p_q) {
-        char *q = h2o_mem_alloc_pool(&r->h2o->pool, RES_Q_MAX + 1);
-        long n = req_query_param(r, "q", q, RES_Q_MAX + 1);
+        char *q = h2o_mem_alloc_pool(&r->h2o->pool, RESOURCE_Q_MAX + 1);
+        long n = req_query_param(r, "q", q, RESOURCE_Q_MAX + 1);
         if (n == -2) {
             req_respond_validation(r, (const char *[]){"query", "q", NULL}, "String should have at most 200 characters",
                                    "string_too_long");
@@ -188,8 +188,8 @@ void res_list(req_t *r)
         if (*v != NULL && rt->res->filters[i].type == V_DATETIME && st->datetime == NULL)
             st->datetime = rt->res->filters[i].name;
     }
-    values[rt->p_ts - 1] = page_after_ts(page);
-    values[rt->p_id - 1] = page_after_id(page);
+    values[rt->p_ts - 1] = cursor_page_after_ts(page);
+    values[rt->p_id - 1] = cursor_page_after_id(page);
     values[rt->p_limit - 1] = page->fetch;
     if (rt->p_parent == 0) {
         run_list(r);
@@ -213,9 +213,9 @@ static void on_get(req_t *r, const db_result_t *res)
         req_respond_cell(r, 200, res->pg, 0);
 }
 
-void res_get(req_t *r)
+void resource_get(req_t *r)
 {
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     const char *id = req_param_uuid(r, "id");
     if (id == NULL)
         return;
@@ -246,7 +246,7 @@ static void on_exists_for_member(req_t *r, const db_result_t *res)
 
 static void refuse_member(req_t *r, const char *id)
 {
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     const char *values[3];
     int n = scope_values(r, rt, values);
     values[n++] = id;
@@ -266,7 +266,7 @@ static void on_create(req_t *r, const db_result_t *res)
         respond_write_error(r, res);
         return;
     }
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     if (!PQgetisnull(res->pg, 0, 1)) {
         if (rt->res->parent != NULL && strcmp(PQgetvalue(res->pg, 0, 1), rt->res->parent) == 0)
             req_respond_not_found(r); /* the parent in the path, not a field of the body */
@@ -277,12 +277,12 @@ static void on_create(req_t *r, const db_result_t *res)
     char location[512];
     snprintf(location, sizeof(location), "%.*s%s", (int)rt->item_prefix_len, rt->item_path, PQgetvalue(res->pg, 0, 2));
     req_add_header(r, "location", h2o_strdup(&r->h2o->pool, location, SIZE_MAX).base);
-    req_respond_cell(r, rt_of(r)->res->flags & RES_ACCEPTED ? 202 : 201, res->pg, 0);
+    req_respond_cell(r, rt_of(r)->res->flags & RESOURCE_ACCEPTED ? 202 : 201, res->pg, 0);
 }
 
-void res_create(req_t *r)
+void resource_create(req_t *r)
 {
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     if (member_of_admin_resource(r)) {
         req_respond_error(r, 403, "forbidden", "This requires the admin role");
         return;
@@ -311,9 +311,9 @@ static void on_update(req_t *r, const db_result_t *res)
         req_respond_cell(r, 200, res->pg, 0);
 }
 
-void res_update(req_t *r)
+void resource_update(req_t *r)
 {
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     const char *idv = req_param_uuid(r, "id");
     if (idv == NULL)
         return;
@@ -341,9 +341,9 @@ static void on_delete(req_t *r, const db_result_t *res)
         req_respond_json(r, 204, h2o_iovec_init(NULL, 0));
 }
 
-void res_delete(req_t *r)
+void resource_delete(req_t *r)
 {
-    const res_rt_t *rt = rt_of(r);
+    const resource_rt_t *rt = rt_of(r);
     const char *idv = req_param_uuid(r, "id");
     if (idv == NULL)
         return;

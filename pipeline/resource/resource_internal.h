@@ -6,9 +6,9 @@
 #include "pipeline/req.h"
 #include "pipeline/resource/resource.h"
 
-#define RES_LIST_MAX_PARAMS 16 /* scope, filters, parent and page: checked at start-up */
+#define RESOURCE_LIST_MAX_PARAMS 16 /* scope, filters, parent and page: checked at start-up */
 
-typedef struct res_rt {
+typedef struct resource_rt {
     const resource_t *res;
     char *item_path;
     size_t item_prefix_len; /* item_path up to its {id} */
@@ -18,12 +18,12 @@ typedef struct res_rt {
     int nscope; /* $1 organization [, $2 user]: the parameters every statement starts with */
     /* the list statement's other parameters (0: none); filters are p_filter, p_filter + 1, ... */
     int p_archived, p_q, p_filter, p_parent, p_ts, p_id, p_limit;
-} res_rt_t;
+} resource_rt_t;
 
-void res_list(req_t *r);
-void res_get(req_t *r);
-void res_create(req_t *r);
-void res_update(req_t *r);
-void res_delete(req_t *r);
+void resource_list(req_t *r);
+void resource_get(req_t *r);
+void resource_create(req_t *r);
+void resource_update(req_t *r);
+void resource_delete(req_t *r);
 
 #endif

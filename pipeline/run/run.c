@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "pipeline/metrics.h"
-#include "pipeline/run/guard.h"
+#include "pipeline/run/guardrails.h"
 
 #define RUN_REFUSAL "Sorry, I can't help with that request."
 
@@ -96,7 +96,7 @@ static int on_delta(void *arg, const char *text, size_t len)
     char *clean = malloc(len + 16);
     if (clean == NULL)
         abort();
-    size_t n = guard_filter_output(text, len, clean, len + 16);
+    size_t n = guardrails_filter_output(text, len, clean, len + 16);
     if (buf_add_max(&run->text, clean, n, LLM_MAX_REPLY + 1) == 0)
         emit_delta(run, clean, n);
     free(clean);
@@ -270,7 +270,7 @@ static void on_kick(uv_timer_t *t)
     run_t *run = t->data;
     const char *input = run->spec.input;
     run_record_stage(run, "stage.start", "guardrails");
-    const char *why = input != NULL ? guard_check_input(input, strlen(input)) : NULL;
+    const char *why = input != NULL ? guardrails_check_input(input, strlen(input)) : NULL;
     if (why != NULL) {
         char data[96];
         int n = snprintf(data, sizeof(data), "{\"reason\":\"%s\"}", why);

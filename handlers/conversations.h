@@ -1,6 +1,6 @@
 /* What the owner's and the visitor's views of a conversation's messages share. */
-#ifndef handlers_conversation_h
-#define handlers_conversation_h
+#ifndef handlers_conversations_h
+#define handlers_conversations_h
 
 #include "db/db.h"
 #include "pipeline/cursor.h"
@@ -9,7 +9,7 @@
 /* A message as both views show it. */
 #define CONVERSATION_MESSAGE_JSON(m)                                                                                   \
     "json_build_object('id', " m ".id, 'role', " m ".role, 'content', " m ".content, 'created_at', "                   \
-    SQL_RFC3339(m ".created_at") ")"
+    CURSOR_SQL_RFC3339(m ".created_at") ")"
 
 /* A conversation's messages after "WITH parent AS (...)," (see SINCE_PAGE_SQL). */
 #define CONVERSATION_MESSAGES_PAGE_SQL(extra)                                                                          \

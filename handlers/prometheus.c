@@ -1,5 +1,6 @@
-/* GET /metrics: the Prometheus text exposition of every thread's counters and the pools' gauges,
- * summed now. No token (h2o.conf maps it with app.auth: none); operators restrict the path. */
+/* GET /metrics (the module h2o.conf names `metrics`): the Prometheus text exposition of every
+ * thread's counters and the pools' gauges, summed now, by pipeline/metrics.c. No token (h2o.conf
+ * maps it with app.auth: none); operators restrict the path. */
 #include <stdlib.h>
 
 #include "handlers/handlers.h"
@@ -26,13 +27,13 @@ static void scrape(req_t *r)
     req_respond_body(r, 200, "text/plain; version=0.0.4; charset=utf-8", body);
 }
 
-static const app_route_t metrics_routes[] = {
+static const app_route_t prometheus_routes[] = {
     {"GET", "/metrics", scrape, ROUTE_TEXT, APP_AUTH_NONE},
 };
 
-static const app_module_t metrics_module = {"metrics", metrics_routes, sizeof(metrics_routes) / sizeof(metrics_routes[0])};
+static const app_module_t prometheus_module = {"metrics", prometheus_routes, sizeof(prometheus_routes) / sizeof(prometheus_routes[0])};
 
-void metrics_register(app_t *app)
+void prometheus_register(app_t *app)
 {
-    app_add_module(app, &metrics_module);
+    app_add_module(app, &prometheus_module);
 }

@@ -1,12 +1,12 @@
 /* Plain substring rules on lower-cased text: cheap enough for every turn and every delta, and
  * predictable for operators (no model in the loop to guard the model). */
-#include "pipeline/run/guard.h"
+#include "pipeline/run/guardrails.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define GUARD_MAX_TERMS 64
+#define GUARDRAILS_MAX_TERMS 64
 
 /* Phrases that try to take over the assistant rather than talk to it. */
 static const char *const injection_markers[] = {
@@ -15,13 +15,13 @@ static const char *const injection_markers[] = {
     "<|im_start|>", "<|system|>", "[inst]", "<<sys>>", NULL,
 };
 
-static char *blocked_terms[GUARD_MAX_TERMS + 1];
+static char *blocked_terms[GUARDRAILS_MAX_TERMS + 1];
 
-void guard_configure_from_env(void)
+void guardrails_configure_from_env(void)
 {
     const char *v = getenv("GUARDRAIL_BLOCKED_TERMS");
     size_t n = 0;
-    while (v != NULL && *v != '\0' && n < GUARD_MAX_TERMS) {
+    while (v != NULL && *v != '\0' && n < GUARDRAILS_MAX_TERMS) {
         const char *end = strchr(v, ',');
         size_t len = end ? (size_t)(end - v) : strlen(v);
         while (len > 0 && isspace((unsigned char)*v))
@@ -40,7 +40,7 @@ void guard_configure_from_env(void)
     blocked_terms[n] = NULL;
 }
 
-void guard_dispose(void)
+void guardrails_dispose(void)
 {
     for (size_t i = 0; blocked_terms[i] != NULL; i++) {
         free(blocked_terms[i]);
@@ -72,9 +72,9 @@ static int contains(const char *s, size_t n, const char *needle)
     return 0;
 }
 
-const char *guard_check_input(const char *s, size_t n)
+const char *guardrails_check_input(const char *s, size_t n)
 {
-    if (n > GUARD_INPUT_MAX)
+    if (n > GUARDRAILS_INPUT_MAX)
         return "too_long";
     for (size_t i = 0; blocked_terms[i] != NULL; i++)
         if (contains(s, n, blocked_terms[i]))
@@ -110,7 +110,7 @@ static size_t credential_at(const char *s, size_t n)
     return 0;
 }
 
-size_t guard_filter_output(const char *in, size_t n, char *out, size_t cap)
+size_t guardrails_filter_output(const char *in, size_t n, char *out, size_t cap)
 {
     static const char mask[] = "[redacted]";
     size_t o = 0;
