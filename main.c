@@ -21,7 +21,6 @@
 #include "pipeline/run/guardrails.h"
 #include "pipeline/run/run.h"
 #include "pipeline/server.h"
-#include "pipeline/sse.h"
 
 static int usage(void)
 {
@@ -77,6 +76,22 @@ static int parse_env(app_t *app)
     return 0;
 }
 
+/* Tuning that moved from the environment to module directives: an operator who still sets one
+ * is told where it went rather than silently ignored. */
+static void warn_moved_settings(void)
+{
+    static const char *const moved[][2] = {
+        {"LLM_FIRST_TOKEN_TIMEOUT_MS", "run.first-token-timeout"}, {"LLM_TIMEOUT_MS", "run.call-timeout"},
+        {"RUN_DEADLINE_MS", "run.deadline"},                       {"RUN_MAX_TOOL_ROUNDS", "run.max-tool-rounds"},
+        {"RUN_QUOTA_PER_HOUR", "run.quota-per-hour"},              {"RUN_HISTORY_TOKENS", "run.history-tokens"},
+        {"SSE_KEEPALIVE_MS", "sse.keepalive"},                     {"GUARDRAIL_BLOCKED_TERMS", "guardrails.blocked-terms"},
+    };
+    for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++)
+        if (getenv(moved[i][0]) != NULL)
+            log_warn("this environment variable is no longer read: set the h2o.conf directive instead",
+                     LOG_S("variable", moved[i][0]), LOG_S("directive", moved[i][1]));
+}
+
 static int cmd_serve(app_t *app, int argc, char **argv)
 {
     const char *conf_path = "h2o.conf";
@@ -98,6 +113,7 @@ static int cmd_serve(app_t *app, int argc, char **argv)
     /* after the configuration: the document lists the paths it serves with H2O's own handlers */
     if ((app->openapi = openapi_generate(app, &app->openapi_len)) == NULL)
         abort(); /* start-up: out of memory */
+    warn_moved_settings();
     if (app->redis_url == NULL)
         log_info("REDIS_URL is not set: using in-process stand-ins (rate limits, pub/sub); run one instance only");
     const principal_config_t *pc = app->principals;
@@ -109,16 +125,12 @@ static int cmd_serve(app_t *app, int argc, char **argv)
                  LOG_S("keys", pc->auth.alg == AUTH_ALG_HS256 ? "JWT_HS256_SECRET"
                                : pc->jwks_file_keys ? "WORKOS_JWKS_FILE" : pc->jwks_url));
     llm_chain_t *llm = llm_chain_from_env();
-    run_settings_t run_settings;
-    if (llm == NULL || run_settings_from_env(&run_settings) != 0) {
-        llm_chain_free(llm);
+    if (llm == NULL) {
+        guardrails_dispose();
         config_dispose(&conf);
         return 1;
     }
     app->llm = llm;
-    app->run_settings = &run_settings;
-    guardrails_configure_from_env();
-    sse_configure_from_env();
     app->ratelimit = ratelimit_new();
     const char **providers = calloc(llm->n, sizeof(*providers));
     if (providers == NULL)

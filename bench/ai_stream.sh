@@ -93,6 +93,7 @@ ai_config() {
         "$REPO/h2o.conf" >"$HS_TMP/h2o.conf"
     grep -A3 '/api/v1/public:' "$HS_TMP/h2o.conf" | grep -q 'app.rate-limit: off' ||
         ai_die "could not turn the public path's rate limit off in a copy of h2o.conf"
+    echo "run.quota-per-hour: 100000000" >>"$HS_TMP/h2o.conf" # every run here is one organization's
 }
 
 ai_server_up() {
@@ -101,7 +102,7 @@ ai_server_up() {
     (cd "$REPO" && exec env -u GROQ_API_KEY -u OPEN_ROUTER_API_KEY -u GOOGLE_API_KEY -u GEMINI_API_KEY \
         -u LLM_FALLBACK -u REDIS_URL HTTP_PORT="$port" HTTPS_PORT=0 LOG_LEVEL=warn APP_ENV=production \
         HS_SCHEMA_DIR="$REPO/schema" LLM_PROVIDER=openai OPENAI_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" \
-        OPENAI_API_KEY=sk-bench-not-a-real-key RUN_QUOTA_PER_HOUR=100000000 \
+        OPENAI_API_KEY=sk-bench-not-a-real-key \
         "$BIN" serve -c "$HS_TMP/h2o.conf") </dev/null >>"$OUT/server.log" 2>&1 &
     SERVER_PID=$!
     for ((i = 0; i < 300; i++)); do

@@ -4,6 +4,7 @@
  * reply already stored is replayed, never generated twice. */
 #define _GNU_SOURCE 1 /* asprintf */
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,21 @@
 #include "base/json.h"
 #include "handlers/conversations.h"
 #include "handlers/handlers.h"
+#include "pipeline/config.h"
 #include "pipeline/req.h"
 #include "pipeline/run/run_route.h"
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 
 #define TOKEN_HEX 64        /* 32 random bytes */
-#define KB_PROMPT_MAX "16000" /* knowledge base characters given to the model */
-#define HISTORY_TURNS "20"    /* earlier messages given to the model */
+/* The public-chat.* directives' values (one configuration per process), and as statement
+ * parameters. */
+typedef struct public_chat_settings {
+    unsigned kb_chars;      /* public-chat.knowledge-base-chars: of the knowledge base, to the model */
+    unsigned history_turns; /* public-chat.history-turns: earlier messages, to the model */
+    char kb_text[12], history_text[12];
+} public_chat_settings_t;
+static public_chat_settings_t settings;
 
 /* `tok`: the conversation the visitor token $<token> opens (the hash is unique), if any; `c`: that
  * conversation when it is $<conv>. A statement answers whether each has a row, so that an unknown
@@ -67,9 +75,10 @@ static const db_stmt_t stmt_messages = {
     CONVERSATION_MESSAGES_PAGE_SQL(", EXISTS (SELECT 1 FROM tok)"),
     SINCE_PAGE_PARAMS, DB_STMT_READONLY};
 
-/* $1 conversation, $2 token, $3 quota. One row: whether the conversation is the token's, the
- * workspace's organization, the latest visitor message (id, content), its stored reply (id,
- * content), the workspace's name, tone, knowledge base (cut), active services and connector as
+/* $1 conversation, $2 token, $3 quota, $4 knowledge-base characters, $5 history turns. One row:
+ * whether the conversation is the token's, the workspace's organization, the latest visitor
+ * message (id, content), its stored reply (id, content), the workspace's name, tone, knowledge
+ * base (cut at $4), active services and connector as
  * JSON, the earlier messages as JSON (oldest first), whether the organization is over quota, the
  * workspace's id and whether the token opens any conversation. */
 static const db_stmt_t stmt_context = {
@@ -81,10 +90,10 @@ static const db_stmt_t stmt_context = {
     " reply AS (SELECT r.id, r.content FROM conversation_messages r JOIN last ON r.reply_to = last.id),"
     " hist AS (SELECT m.role, m.content, m.created_at, m.id FROM conversation_messages m JOIN c ON m.conversation_id = c.id"
     "   WHERE (m.created_at, m.id) < (SELECT created_at, id FROM last)"
-    "   ORDER BY m.created_at DESC, m.id DESC LIMIT " HISTORY_TURNS ")"
+    "   ORDER BY m.created_at DESC, m.id DESC LIMIT $5::int)"
     " SELECT EXISTS (SELECT 1 FROM c), (SELECT organization_id FROM w), (SELECT id FROM last),"
     "  (SELECT content FROM last), (SELECT id FROM reply), (SELECT content FROM reply),"
-    "  (SELECT name FROM w), (SELECT tone FROM w), (SELECT left(knowledge_base, " KB_PROMPT_MAX ") FROM w),"
+    "  (SELECT name FROM w), (SELECT tone FROM w), (SELECT left(knowledge_base, $4::int) FROM w),"
     "  (SELECT coalesce(json_agg(json_build_object('name', s.name, 'description', s.description,"
     "     'duration_minutes', s.duration_minutes, 'price_cents', s.price_cents) ORDER BY s.name), '[]')::text"
     "   FROM workspace_services s JOIN w ON s.workspace_id = w.id WHERE s.active),"
@@ -92,7 +101,7 @@ static const db_stmt_t stmt_context = {
     "     ORDER BY h.created_at, h.id), '[]')::text FROM hist h),"
     "  (SELECT " RUN_SQL_OVER_QUOTA("w.organization_id", "$3") " FROM w),"
     "  (SELECT id FROM w), EXISTS (SELECT 1 FROM tok)",
-    3, DB_STMT_READONLY};
+    5, DB_STMT_READONLY};
 
 /* $1 the reply's id, $2 conversation, $3 content, $4 the message answered, $5 run. One row: the
  * stored reply's id and content, this one or the one a concurrent stream stored first. */
@@ -412,8 +421,9 @@ static void stream(req_t *r)
     if (visitor_token(r, token) != 0 || (conv = req_param_uuid(r, "id")) == NULL)
         return;
     r->state = (void *)conv;
-    const char *values[] = {conv, token, r->thread->app->run_settings->quota_text};
-    req_query(r, &stmt_context, values, 3, on_context);
+    const char *values[] = {conv, token, r->thread->app->run_settings->quota_text, settings.kb_text,
+                            settings.history_text};
+    req_query(r, &stmt_context, values, 5, on_context);
 }
 
 static const app_route_t public_routes[] = {
@@ -425,8 +435,26 @@ static const app_route_t public_routes[] = {
 
 static const app_module_t public_chat = {"public_chat", public_routes, sizeof(public_routes) / sizeof(public_routes[0])};
 
+static void derive(void *arg)
+{
+    public_chat_settings_t *s = arg;
+    snprintf(s->kb_text, sizeof(s->kb_text), "%u", s->kb_chars);
+    snprintf(s->history_text, sizeof(s->history_text), "%u", s->history_turns);
+}
+
+static void define_directives(h2o_globalconf_t *g, app_t *app)
+{
+    static const config_number_t numbers[] = {
+        {"public-chat.knowledge-base-chars", offsetof(public_chat_settings_t, kb_chars), 0, 16000, 0, 8388608},
+        {"public-chat.history-turns", offsetof(public_chat_settings_t, history_turns), 0, 20, 0, 200},
+    };
+    config_define_numbers(g, numbers, sizeof(numbers) / sizeof(numbers[0]), &settings, derive);
+    derive(&settings);
+}
+
 void public_chat_register(app_t *app)
 {
+    app_add_directives(app, define_directives);
     const db_stmt_t *stmts[] = {&stmt_create, &stmt_post, &stmt_messages, &stmt_context, &stmt_store, &stmt_services,
                                 &stmt_booking};
     for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)

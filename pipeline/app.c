@@ -30,6 +30,15 @@ const app_module_t *app_find_module(const app_t *app, const char *name)
     return NULL;
 }
 
+void app_add_directives(app_t *app, app_directives_t define)
+{
+    if (app->ndirectives == APP_MAX_DIRECTIVES) {
+        fprintf(stderr, "too many modules with directives of their own\n");
+        abort();
+    }
+    app->directives[app->ndirectives++] = define;
+}
+
 void app_add_stmt(app_t *app, const db_stmt_t *stmt)
 {
     if (db_stmts_add(app->stmts, stmt) != 0) {

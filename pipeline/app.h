@@ -69,6 +69,12 @@ typedef struct metrics metrics_t;
 struct llm_chain;
 struct run_settings;
 
+/* A module's own h2o.conf directives: defines its configurator on the configuration being loaded
+ * (config_load calls it before reading the file). */
+struct app;
+typedef void (*app_directives_t)(h2o_globalconf_t *conf, struct app *app);
+#define APP_MAX_DIRECTIVES 16
+
 typedef struct app {
     app_env_t env;
     const char *version;
@@ -89,11 +95,15 @@ typedef struct app {
     char instance_id[13]; /* random per process: prefixes generated request ids */
     server_thread_t *threads; /* set while serving */
     unsigned nthreads;
+    app_directives_t directives[APP_MAX_DIRECTIVES];
+    size_t ndirectives;
 } app_t;
 
 /* Called by handler modules' register functions at start-up. */
 void app_add_module(app_t *app, const app_module_t *module);
 const app_module_t *app_find_module(const app_t *app, const char *name);
+/* Registers a module's directives (at most APP_MAX_DIRECTIVES modules have some). */
+void app_add_directives(app_t *app, app_directives_t define);
 /* Registers a statement every pool connection prepares; a duplicate name aborts start-up. */
 void app_add_stmt(app_t *app, const db_stmt_t *stmt);
 

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/yoml.h"
 #include "pipeline/cors.h"
+#include "pipeline/sse.h"
 
 struct server_configurator {
     h2o_configurator_t super;
@@ -267,6 +268,9 @@ int config_load(config_t *conf, app_t *app, const char *path)
     register_server_directives(conf);
     if (config_app_register(conf, app) != 0)
         return -1;
+    sse_define_directives(&conf->globalconf);
+    for (size_t i = 0; i < app->ndirectives; i++)
+        app->directives[i](&conf->globalconf, app);
 
     yoml_t *root = yoml_parse_file(path, err, sizeof(err));
     if (root == NULL) {

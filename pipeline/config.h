@@ -53,6 +53,23 @@ void config_dispose(config_t *conf);
  * why when an environment default they read (CORS_ORIGINS) is malformed. */
 int config_app_register(config_t *conf, app_t *app);
 
+/* A number one module's directive sets (config_define_numbers): a duration ("250ms", "30s")
+ * stored in milliseconds in a uint64_t, or a count stored in an unsigned; checked against
+ * [min, max] as the file is read. */
+typedef struct config_number {
+    const char *name; /* the directive, prefixed with the module's name: "run.deadline" */
+    size_t offset;    /* of the value in the module's settings */
+    int is_duration;
+    uint64_t def, min, max;
+} config_number_t;
+
+/* Defines one module's numeric directives (global level) in a configurator of its own, writing
+ * into settings, and sets every default now. done (may be NULL) runs once the global level is
+ * read, to derive values from the others. Returns the configurator, for the module's other
+ * directives. */
+h2o_configurator_t *config_define_numbers(h2o_globalconf_t *g, const config_number_t *defs, size_t n, void *settings,
+                                          void (*done)(void *settings));
+
 /* Parsers shared by the directives, exposed for unit tests. Return -1 on malformed input. */
 int config_parse_size(const char *s, size_t *out);        /* "512", "64K", "8M" */
 int config_parse_duration(const char *s, uint64_t *ms);   /* "250ms", "30s", "2m" */

@@ -4,15 +4,21 @@
  * client is noticed. */
 #include "pipeline/sse.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "pipeline/config.h"
 #include "pipeline/metrics.h"
 #include "pipeline/req.h"
 #include "pipeline/server.h"
 
-static uint64_t keepalive_ms = 15000;
+/* The sse.* directives' values (one configuration per process). */
+typedef struct sse_settings {
+    uint64_t keepalive_ms;
+} sse_settings_t;
+static sse_settings_t settings;
 
 struct sse {
     h2o_generator_t gen; /* first: H2O hands the generator back to proceed and stop */
@@ -26,13 +32,12 @@ struct sse {
     metrics_thread_t *metrics; /* counts the stream open until the request is disposed */
 };
 
-void sse_configure_from_env(void)
+void sse_define_directives(h2o_globalconf_t *g)
 {
-    const char *v = getenv("SSE_KEEPALIVE_MS");
-    char *end;
-    unsigned long ms = v != NULL ? strtoul(v, &end, 10) : 0;
-    if (v != NULL && *end == '\0' && ms >= 10 && ms <= 3600000)
-        keepalive_ms = ms;
+    static const config_number_t numbers[] = {
+        {"sse.keepalive", offsetof(sse_settings_t, keepalive_ms), 1, 15000, 10, 3600000},
+    };
+    config_define_numbers(g, numbers, sizeof(numbers) / sizeof(numbers[0]), &settings, NULL);
 }
 
 static void flush(sse_t *s)
@@ -119,7 +124,7 @@ sse_t *sse_start(req_t *r, const sse_callbacks_t *cb, void *arg)
     s->cb = *cb;
     s->arg = arg;
     s->keepalive.cb = on_keepalive;
-    s->keepalive_list = server_timeout_for(r->thread, keepalive_ms);
+    s->keepalive_list = server_timeout_for(r->thread, settings.keepalive_ms);
     s->metrics = r->thread->metrics;
     metrics_sse(s->metrics, 1);
     sse_t **hook = h2o_mem_alloc_shared(&req->pool, sizeof(*hook), on_dispose);

@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
+
 typedef struct req req_t;
 typedef struct sse sse_t;
 
@@ -33,7 +36,7 @@ int sse_backlogged(const sse_t *s);
 /* Flushes what is queued and ends the response; on_gone is not called afterwards. */
 void sse_end(sse_t *s);
 
-/* The keep-alive comment interval: SSE_KEEPALIVE_MS from the environment (default 15000). */
-void sse_configure_from_env(void);
+/* Defines sse.keepalive (the comment line an idle stream gets, default 15s). */
+void sse_define_directives(h2o_globalconf_t *g);
 
 #endif

@@ -3,8 +3,13 @@
 #include "pipeline/run/guardrails.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/yoml.h"
+#include "pipeline/config.h"
+#include <h2o/configurator.h> /* after h2o.h, which it needs */
 
 #define GUARDRAILS_MAX_TERMS 64
 
@@ -15,12 +20,18 @@ static const char *const injection_markers[] = {
     "<|im_start|>", "<|system|>", "[inst]", "<<sys>>", NULL,
 };
 
+/* The guardrails.* directives' values (one configuration per process). */
 static char *blocked_terms[GUARDRAILS_MAX_TERMS + 1];
+typedef struct guardrails_settings {
+    unsigned input_max;
+} guardrails_settings_t;
+static guardrails_settings_t settings = {GUARDRAILS_INPUT_MAX};
 
-void guardrails_configure_from_env(void)
+void guardrails_add_blocked_terms(const char *v)
 {
-    const char *v = getenv("GUARDRAIL_BLOCKED_TERMS");
     size_t n = 0;
+    while (blocked_terms[n] != NULL)
+        n++;
     while (v != NULL && *v != '\0' && n < GUARDRAILS_MAX_TERMS) {
         const char *end = strchr(v, ',');
         size_t len = end ? (size_t)(end - v) : strlen(v);
@@ -38,6 +49,37 @@ void guardrails_configure_from_env(void)
             break;
     }
     blocked_terms[n] = NULL;
+}
+
+/* guardrails.blocked-terms: "term, term" or a list of terms. */
+static int on_blocked_terms(h2o_configurator_command_t *cmd, h2o_configurator_context_t *ctx, yoml_t *node)
+{
+    guardrails_dispose(); /* the last occurrence wins, as for every directive */
+    if (node->type == YOML_TYPE_SCALAR) {
+        guardrails_add_blocked_terms(node->data.scalar);
+        return 0;
+    }
+    for (size_t i = 0; i < node->data.sequence.size; i++) {
+        yoml_t *term = node->data.sequence.elements[i];
+        if (term->type != YOML_TYPE_SCALAR || strchr(term->data.scalar, ',') != NULL) {
+            h2o_configurator_errprintf(cmd, term, "each term must be a string without commas");
+            return -1;
+        }
+        guardrails_add_blocked_terms(term->data.scalar);
+    }
+    return 0;
+}
+
+void guardrails_define_directives(h2o_globalconf_t *g, app_t *app)
+{
+    static const config_number_t numbers[] = {
+        {"guardrails.max-input", offsetof(guardrails_settings_t, input_max), 0, GUARDRAILS_INPUT_MAX, 1, 1000000},
+    };
+    h2o_configurator_t *c = config_define_numbers(g, numbers, sizeof(numbers) / sizeof(numbers[0]), &settings, NULL);
+    h2o_configurator_define_command(c, "guardrails.blocked-terms",
+                                    H2O_CONFIGURATOR_FLAG_GLOBAL | H2O_CONFIGURATOR_FLAG_EXPECT_SCALAR |
+                                        H2O_CONFIGURATOR_FLAG_EXPECT_SEQUENCE,
+                                    on_blocked_terms);
 }
 
 void guardrails_dispose(void)
@@ -74,7 +116,7 @@ static int contains(const char *s, size_t n, const char *needle)
 
 const char *guardrails_check_input(const char *s, size_t n)
 {
-    if (n > GUARDRAILS_INPUT_MAX)
+    if (n > settings.input_max)
         return "too_long";
     for (size_t i = 0; blocked_terms[i] != NULL; i++)
         if (contains(s, n, blocked_terms[i]))

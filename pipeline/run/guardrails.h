@@ -5,10 +5,16 @@
 
 #include <stddef.h>
 
-#define GUARDRAILS_INPUT_MAX 16000 /* bytes of one turn */
+#include "pipeline/app.h"
 
-/* Reads GUARDRAIL_BLOCKED_TERMS (comma-separated, case-insensitive) once at start-up. */
-void guardrails_configure_from_env(void);
+#define GUARDRAILS_INPUT_MAX 16000 /* bytes of one turn, unless guardrails.max-input says otherwise */
+
+/* Defines guardrails.max-input and guardrails.blocked-terms. */
+void guardrails_define_directives(h2o_globalconf_t *g, app_t *app);
+
+/* Adds comma-separated terms (case-insensitive, spaces around them ignored; at most 64 in all)
+ * that a turn may not contain. */
+void guardrails_add_blocked_terms(const char *text);
 
 /* NULL when the turn may go to the model, else why not: "too_long", "blocked_content" or
  * "prompt_injection" (static). */
@@ -18,7 +24,7 @@ const char *guardrails_check_input(const char *s, size_t n);
  * replaced by "[redacted]"; out has room for cap bytes (NUL-terminated). Returns its length. */
 size_t guardrails_filter_output(const char *in, size_t n, char *out, size_t cap);
 
-/* Frees what guardrails_configure_from_env read. */
+/* Forgets the blocked terms. */
 void guardrails_dispose(void);
 
 #endif

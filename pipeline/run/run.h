@@ -22,19 +22,19 @@ typedef struct server_thread server_thread_t;
     "((SELECT count(*) FROM (SELECT 1 FROM pipeline_runs q WHERE q.organization_id = " org "::uuid"                     \
     " AND q.started_at > now() - interval '1 hour' LIMIT " quota "::int) q) >= " quota "::int)"
 
-/* What run_settings_from_env read (RUN_* variables), shared read-only by every thread. */
+/* What h2o.conf's run.* directives set, shared read-only by every thread (app->run_settings). */
 typedef struct run_settings {
-    uint64_t first_token_timeout_ms; /* LLM_FIRST_TOKEN_TIMEOUT_MS, default 15000 */
-    uint64_t call_timeout_ms;        /* LLM_TIMEOUT_MS, default 60000 */
-    uint64_t deadline_ms;            /* RUN_DEADLINE_MS, default 120000: the whole run */
-    unsigned max_tool_rounds;        /* RUN_MAX_TOOL_ROUNDS, default 4 */
-    unsigned quota_per_hour;         /* RUN_QUOTA_PER_HOUR per organization, default 1000 */
-    unsigned history_tokens;         /* RUN_HISTORY_TOKENS: earlier turns given to the model, default 4000 */
-    char quota_text[16];             /* the same, as a statement parameter */
+    uint64_t first_token_timeout_ms; /* run.first-token-timeout, default 15s */
+    uint64_t call_timeout_ms;        /* run.call-timeout, default 60s: one provider call */
+    uint64_t deadline_ms;            /* run.deadline, default 120s: the whole run */
+    unsigned max_tool_rounds;        /* run.max-tool-rounds, default 4 */
+    unsigned quota_per_hour;         /* run.quota-per-hour per organization, default 1000 */
+    unsigned history_tokens;         /* run.history-tokens: earlier turns given to the model, default 4000 */
+    char quota_text[16];             /* the quota, as a statement parameter */
 } run_settings_t;
 
-/* -1 (after logging why) on a malformed value. */
-int run_settings_from_env(run_settings_t *s);
+/* Defines the run.* directives and points app->run_settings at their values. */
+void run_define_directives(h2o_globalconf_t *g, app_t *app);
 
 /* A tool the model may call. `call` does its work (async is fine: a query through run_query)
  * and answers with run_tool_result exactly once. */
@@ -112,7 +112,7 @@ void run_query(run_t *run, const db_stmt_t *stmt, const char *const *values, int
                void (*cb)(run_t *run, const db_result_t *res));
 void run_tool_result(run_t *run, const char *json);
 
-/* Registers the statements runs use. */
+/* Registers the statements runs use, and the run.* and guardrails.* directives. */
 void run_register(app_t *app);
 
 #endif

@@ -1,6 +1,7 @@
 /* A run's record: its pipeline_runs row (inserted as it starts, completed when it closes), the
  * events worth keeping and the provider calls, collected as JSON and written in one statement,
  * never one insert per token; and the helpers that collecting needs. */
+#include "pipeline/run/guardrails.h"
 #include "pipeline/run/run_internal.h"
 
 #include <stdio.h>
@@ -240,4 +241,6 @@ void run_register(app_t *app)
 {
     app_add_stmt(app, &stmt_insert);
     app_add_stmt(app, &stmt_record);
+    app_add_directives(app, run_define_directives);
+    app_add_directives(app, guardrails_define_directives);
 }

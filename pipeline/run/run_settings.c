@@ -1,4 +1,4 @@
-/* The run settings read from the environment, and the error event's JSON. */
+/* The run settings h2o.conf's run.* directives set, and the error event's JSON. */
 #include "pipeline/run/run.h"
 
 #include <stddef.h>
@@ -6,43 +6,30 @@
 #include <stdlib.h>
 
 #include "base/json.h"
-#include "base/log.h"
+#include "pipeline/config.h"
 
-int run_settings_from_env(run_settings_t *s)
+/* The run.* directives' values (one configuration per process). */
+static run_settings_t settings;
+
+static void derive(void *arg)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-        uint64_t def, min, max;
-        int is_u64;
-    } vars[] = {
-        {"LLM_FIRST_TOKEN_TIMEOUT_MS", offsetof(run_settings_t, first_token_timeout_ms), 15000, 10, 600000, 1},
-        {"LLM_TIMEOUT_MS", offsetof(run_settings_t, call_timeout_ms), 60000, 10, 3600000, 1},
-        {"RUN_DEADLINE_MS", offsetof(run_settings_t, deadline_ms), 120000, 10, 3600000, 1},
-        {"RUN_MAX_TOOL_ROUNDS", offsetof(run_settings_t, max_tool_rounds), 4, 0, 16, 0},
-        {"RUN_QUOTA_PER_HOUR", offsetof(run_settings_t, quota_per_hour), 1000, 1, 100000000, 0},
-        {"RUN_HISTORY_TOKENS", offsetof(run_settings_t, history_tokens), 4000, 0, 1000000, 0},
-    };
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-        const char *v = getenv(vars[i].name);
-        uint64_t value = vars[i].def;
-        if (v != NULL && *v != '\0') {
-            char *end;
-            unsigned long long n = strtoull(v, &end, 10);
-            if (*end != '\0' || n < vars[i].min || n > vars[i].max) {
-                log_error("bad setting: expected a whole number in range", LOG_S("name", vars[i].name),
-                          LOG_I("min", vars[i].min), LOG_I("max", vars[i].max));
-                return -1;
-            }
-            value = n;
-        }
-        if (vars[i].is_u64)
-            *(uint64_t *)((char *)s + vars[i].offset) = value;
-        else
-            *(unsigned *)((char *)s + vars[i].offset) = (unsigned)value;
-    }
+    run_settings_t *s = arg;
     snprintf(s->quota_text, sizeof(s->quota_text), "%u", s->quota_per_hour);
-    return 0;
+}
+
+void run_define_directives(h2o_globalconf_t *g, app_t *app)
+{
+    static const config_number_t numbers[] = {
+        {"run.first-token-timeout", offsetof(run_settings_t, first_token_timeout_ms), 1, 15000, 10, 600000},
+        {"run.call-timeout", offsetof(run_settings_t, call_timeout_ms), 1, 60000, 10, 3600000},
+        {"run.deadline", offsetof(run_settings_t, deadline_ms), 1, 120000, 10, 3600000},
+        {"run.max-tool-rounds", offsetof(run_settings_t, max_tool_rounds), 0, 4, 0, 16},
+        {"run.quota-per-hour", offsetof(run_settings_t, quota_per_hour), 0, 1000, 1, 100000000},
+        {"run.history-tokens", offsetof(run_settings_t, history_tokens), 0, 4000, 0, 1000000},
+    };
+    config_define_numbers(g, numbers, sizeof(numbers) / sizeof(numbers[0]), &settings, derive);
+    derive(&settings);
+    app->run_settings = &settings;
 }
 
 size_t run_error_json(char out[RUN_ERROR_JSON_MAX], const char *code, const char *detail)

@@ -115,7 +115,7 @@ static void test_chat(const ts_who_t *admin, const ts_who_t *rep, const ts_who_t
     ts_json_free(rq);
     free(reqs);
 
-    /* the next turn carries the history: the newest turns within RUN_HISTORY_TOKENS=12 (about 48
+    /* the next turn carries the history: the newest turns within run.history-tokens: 12 (about 48
      * characters), so the reply (37) but not the question before it (24 more) */
     ts_mock_reset(mock);
     CHECK_INT(post_turn(rep, session, "And the price?", &body), 200);
@@ -302,7 +302,7 @@ static void test_plan(const ts_who_t *w, const ts_who_t *other)
 
 static void test_quota(void)
 {
-    /* RUN_QUOTA_PER_HOUR=4: an organization with four runs in the last hour is refused */
+    /* run.quota-per-hour: 4: an organization with four runs in the last hour is refused */
     ts_who_t w;
     ts_who_make(&w, NULL, ts_jwt_unique("org_quota"), "member");
     char *session = new_session(&w);
@@ -326,8 +326,9 @@ int main(void)
     char base[160];
     snprintf(base, sizeof(base), "OPENAI_BASE_URL=%s/v1", mock->base);
     const char *env[] = {"JWT_HS256_SECRET=" SECRET, "LLM_PROVIDER=openai", "OPENAI_API_KEY=sk-coach-test-key-000000000000",
-                         base, "RUN_QUOTA_PER_HOUR=4", "RUN_HISTORY_TOKENS=12", NULL};
-    ts_server_t *srv = ts_server_start(&(ts_server_opts_t){.paths_yaml = PATHS, .env = env});
+                         base, NULL};
+    ts_server_t *srv = ts_server_start(&(ts_server_opts_t){
+        .paths_yaml = PATHS, .extra_global_yaml = "run.quota-per-hour: 4\nrun.history-tokens: 12\n", .env = env});
     REQUIRE(srv != NULL);
     ts_rest_init(srv, SECRET);
     db = ts_rest_db();

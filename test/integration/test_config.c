@@ -94,6 +94,48 @@ static void test_bad_confs(void)
     free(output);
 }
 
+/* ---- modules' own directives ---------------------------------------------------------------- */
+
+/* Each module checks its directives as the file is read: line 2 holds the mistake. */
+static void test_module_directives(void)
+{
+    static const char *const bad[] = {
+        "run.deadline: forever\n",        "run.deadline: 5ms\n",          "run.max-tool-rounds: 17\n",
+        "run.quota-per-hour: -1\n",       "sse.keepalive: 2h\n",          "guardrails.max-input: 0\n",
+        "guardrails.blocked-terms: [a, \"b,c\"]\n", "public-chat.history-turns: 201\n",
+        "public-chat.knowledge-base-chars: lots\n",  "run.deadline: [1]\n",
+    };
+    static const char tail[] = "listen:\n  - port: 8080\nhosts:\n  default:\n    paths:\n      /health:\n"
+                               "        app.handler: health\n        app.auth: none\n";
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *conf, *output, *path, name[64];
+        int code;
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(bad[i], ":"), bad[i]);
+        if (asprintf(&conf, "num-threads: 1\n%s%s", bad[i], tail) < 0)
+            abort();
+        int rc = ts_server_run_expect_fail(conf, &code, &output, &path);
+        CHECK_INT(rc, 0);
+        CHECK(code != 0);
+        CHECK(names_file_and_line(output, path, 2));
+        CHECK_CONTAINS(output, name);
+        free(conf);
+        free(output);
+        free(path);
+    }
+    /* the same directives with good values start */
+    char *conf, *output;
+    int code;
+    if (asprintf(&conf,
+                 "num-threads: 1\nrun.deadline: 90s\nrun.max-tool-rounds: 2\nrun.quota-per-hour: 50\n"
+                 "sse.keepalive: 1s\nguardrails.max-input: 4000\nguardrails.blocked-terms: [casino, \"crypto giveaway\"]\n"
+                 "public-chat.history-turns: 10\npublic-chat.knowledge-base-chars: 64000\n%s",
+                 tail) < 0)
+        abort();
+    CHECK_INT(ts_server_run_expect_fail(conf, &code, &output, NULL), -1);
+    free(conf);
+    free(output);
+}
+
 /* ---- listeners from the environment ------------------------------------------------------- */
 
 static void test_port_overrides(void)
@@ -296,6 +338,7 @@ static void test_h2o_directives(void)
 int main(void)
 {
     test_bad_confs();
+    test_module_directives();
     test_port_overrides();
     test_global_directives_inherit();
     test_h2o_directives();

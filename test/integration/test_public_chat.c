@@ -616,7 +616,7 @@ static void test_fallback(const char *handle)
 
 static void test_deadline(const char *handle)
 {
-    /* the whole run is bounded (RUN_DEADLINE_MS): a trickle that would take longer is cut */
+    /* the whole run is bounded (run.deadline): a trickle that would take longer is cut */
     conv_t c;
     open_conversation(handle, &c);
     char *msg = say(&c, "Tell me everything.");
@@ -686,7 +686,7 @@ static void test_keepalive_and_guardrails(const char *handle)
     sse_events_t ev;
     CHECK_INT(stream(&c, TS_H1, &ev), 200);
     free(expect_reply(&ev, "Done thinking."));
-    CHECK(ev.keepalives >= 2); /* SSE_KEEPALIVE_MS=200 during a 700 ms pause */
+    CHECK(ev.keepalives >= 2); /* sse.keepalive: 200ms during a 700 ms pause */
     sse_free(&ev);
 
     /* a prompt injection is answered by the guardrails, not the model */
@@ -715,8 +715,12 @@ int main(void)
     snprintf(groq_env, sizeof(groq_env), "GROQ_BASE_URL=%s", groq_base);
     const char *env[] = {"JWT_HS256_SECRET=" SECRET, "LLM_PROVIDER=openai", "LLM_FALLBACK=groq",
                          "OPENAI_API_KEY=" OPENAI_KEY, "GROQ_API_KEY=" GROQ_KEY, openai_env, groq_env,
-                         "LLM_FIRST_TOKEN_TIMEOUT_MS=1000", "RUN_DEADLINE_MS=2500", "SSE_KEEPALIVE_MS=200", NULL};
-    srv = ts_server_start(&(ts_server_opts_t){.paths_yaml = PATHS, .env = env, .tls = 1});
+                         NULL};
+    srv = ts_server_start(&(ts_server_opts_t){
+        .paths_yaml = PATHS,
+        .extra_global_yaml = "run.first-token-timeout: 1s\nrun.deadline: 2500ms\nsse.keepalive: 200ms\n",
+        .env = env,
+        .tls = 1});
     REQUIRE(srv != NULL);
     ts_rest_init(srv, SECRET);
     db = ts_rest_db();
