@@ -204,9 +204,9 @@ int main(int argc, char **argv)
         status = cmd_serve(&app, argc > 1 ? argc - 2 : 0, argv + 2);
     }
     principal_config_dispose(&principals);
+    app_free(&app);
     resource_registry_free(&app);
     free(app.openapi);
-    free(app.modules);
     db_stmts_free(app.stmts);
     return status;
 }

@@ -28,7 +28,7 @@ static const resource_filter_t conversation_filters[] = {
 };
 
 static const resource_t conversations = {
-    "conversations", "/api/v1/conversations", "conversations", RESOURCE_SCOPE_WORKSPACE, APP_AUTH_REQUIRED,
+    "conversations", "", "conversations", RESOURCE_SCOPE_WORKSPACE, APP_AUTH_REQUIRED,
     RESOURCE_NO_CREATE | RESOURCE_NO_DELETE, NULL, RESOURCE_FIELDS(conversation_fields), NULL, RESOURCE_FILTERS(conversation_filters)};
 
 /* $1 organization, $2 user, $3 the conversation (in the caller's workspace), then the page. */
@@ -52,7 +52,7 @@ static void list_messages(req_t *r)
 }
 
 static const app_route_t conversation_routes[] = {
-    {"GET", "/api/v1/conversations/{id}/messages", list_messages, ROUTE_SINCE, APP_AUTH_REQUIRED},
+    {"GET", "/{id}/messages", list_messages, ROUTE_SINCE, APP_AUTH_REQUIRED},
 };
 
 static const resource_t *const conversation_resources[] = {&conversations};

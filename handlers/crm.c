@@ -21,7 +21,7 @@ static const resource_field_t contact_fields[] = {
 };
 
 static const resource_t contacts = {
-    "contacts", "/api/v1/contacts", "contacts", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0, "name", RESOURCE_FIELDS(contact_fields)};
+    "contacts", "", "contacts", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0, "name", RESOURCE_FIELDS(contact_fields)};
 
 /* A rule is stored with its parsed form, so that webhook events are matched without parsing. */
 static int derive_rule(req_t *r, json_out_t *o)
@@ -49,7 +49,7 @@ static const resource_field_t memory_rule_fields[] = {
 };
 
 static const resource_t memory_rules = {
-    "memory_rules", "/api/v1/memory-rules", "memory_rules", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0, NULL,
+    "memory_rules", "", "memory_rules", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0, NULL,
     RESOURCE_FIELDS(memory_rule_fields), derive_rule};
 
 static const char *const integration_providers[] = {"hubspot", "gmail", "calendar", NULL};
@@ -63,7 +63,7 @@ static const resource_field_t integration_fields[] = {
 };
 
 static const resource_t integrations = {
-    "integrations", "/api/v1/integrations", "integrations", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_NO_UPDATE, NULL,
+    "integrations", "", "integrations", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_NO_UPDATE, NULL,
     RESOURCE_FIELDS(integration_fields)};
 
 /* The type is only checked for shape (a type no worker knows fails at run time); the task records
@@ -99,12 +99,18 @@ static const resource_field_t task_fields[] = {
 
 /* Enqueueing answers 202: the task runs later. Tasks are neither edited nor deleted here. */
 static const resource_t tasks = {
-    "tasks", "/api/v1/tasks", "tasks", RESOURCE_SCOPE_ORG, APP_AUTH_REQUIRED,
+    "tasks", "", "tasks", RESOURCE_SCOPE_ORG, APP_AUTH_REQUIRED,
     RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE | RESOURCE_ACCEPTED, NULL, RESOURCE_FIELDS(task_fields), derive_task};
 
-static const resource_t *const crm_resources[] = {&contacts, &memory_rules, &integrations, &tasks};
-
+/* One module per collection, each mounted at its own path (h2o.conf: contacts, memory_rules,
+ * integrations, tasks). */
 void crm_register(app_t *app)
 {
-    resource_module(app, "crm", crm_resources, sizeof(crm_resources) / sizeof(crm_resources[0]), NULL, 0);
+    static const struct {
+        const char *module;
+        const resource_t *res;
+    } modules[] = {{"contacts", &contacts}, {"memory_rules", &memory_rules}, {"integrations", &integrations},
+                   {"tasks", &tasks}};
+    for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++)
+        resource_module(app, modules[i].module, &modules[i].res, 1, NULL, 0);
 }

@@ -12,7 +12,7 @@ static void openapi(req_t *r)
 }
 
 static const app_route_t docs_routes[] = {
-    {"GET", "/openapi.json", openapi, 0, APP_AUTH_NONE},
+    {"GET", "", openapi, 0, APP_AUTH_NONE},
 };
 
 static const app_module_t docs_module = {"docs", docs_routes, sizeof(docs_routes) / sizeof(docs_routes[0])};

@@ -14,7 +14,7 @@ static void echo(req_t *r)
 }
 
 static const app_route_t echo_routes[] = {
-    {"POST", "/echo", echo, ROUTE_JSON_BODY, APP_AUTH_NONE},
+    {"POST", "", echo, ROUTE_JSON_BODY, APP_AUTH_NONE},
 };
 
 static const app_module_t echo_module = {"echo", echo_routes, sizeof(echo_routes) / sizeof(echo_routes[0])};

@@ -18,7 +18,7 @@ static const resource_field_t feedback_fields[] = {
 };
 
 static const resource_t feedback = {
-    "feedback", "/api/v1/feedback", "feedback", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED,
+    "feedback", "", "feedback", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED,
     RESOURCE_NO_LIST | RESOURCE_NO_GET | RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE, NULL, RESOURCE_FIELDS(feedback_fields)};
 
 /* The admins' view: read-only, with the author. message is NULL for a WebSocket rating sent
@@ -33,13 +33,16 @@ static const resource_field_t admin_feedback_fields[] = {
 };
 
 static const resource_t admin_feedback = {
-    "admin_feedback", "/api/v1/admin/feedback", "feedback", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN,
+    "admin_feedback", "", "feedback", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN,
     RESOURCE_NO_CREATE | RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE, NULL, RESOURCE_FIELDS(admin_feedback_fields)};
 
-static const resource_t *const feedback_resources[] = {&feedback, &admin_feedback};
+static const resource_t *const feedback_resources[] = {&feedback};
+static const resource_t *const admin_feedback_resources[] = {&admin_feedback};
 
+/* Two modules: the caller's feedback, and the organization's for its admins (h2o.conf mounts
+ * admin_feedback with app.auth: admin). */
 void feedback_register(app_t *app)
 {
-    resource_module(app, "feedback", feedback_resources, sizeof(feedback_resources) / sizeof(feedback_resources[0]),
-                    NULL, 0);
+    resource_module(app, "feedback", feedback_resources, 1, NULL, 0);
+    resource_module(app, "admin_feedback", admin_feedback_resources, 1, NULL, 0);
 }

@@ -17,7 +17,7 @@ static const resource_field_t goal_fields[] = {
 };
 
 static const resource_t goals = {
-    "goals", "/api/v1/goals", "goals", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED, 0, NULL, RESOURCE_FIELDS(goal_fields)};
+    "goals", "", "goals", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED, 0, NULL, RESOURCE_FIELDS(goal_fields)};
 
 /* $1 organization, $2 the caller, $3 the goal: a row when the goal is theirs. */
 static const db_stmt_t stmt_goal_owned = {
@@ -70,8 +70,8 @@ static void list_goal_tasks(req_t *r)
 }
 
 static const app_route_t goal_routes[] = {
-    {"GET", "/api/v1/goals/{id}/tasks", list_goal_tasks, ROUTE_PAGE, APP_AUTH_REQUIRED},
-    {"POST", "/api/v1/goals/{id}/plan", goals_plan, 0, APP_AUTH_REQUIRED},
+    {"GET", "/{id}/tasks", list_goal_tasks, ROUTE_PAGE, APP_AUTH_REQUIRED},
+    {"POST", "/{id}/plan", goals_plan, 0, APP_AUTH_REQUIRED},
 };
 
 static const resource_t *const goal_resources[] = {&goals};

@@ -131,15 +131,20 @@ static void database(req_t *r)
 }
 
 static const app_route_t health_routes[] = {
-    {"GET", "/health", health, 0, APP_AUTH_NONE},
-    {"GET", "/health/database", database, 0, APP_AUTH_NONE},
-    {"GET", "/ready", ready, 0, APP_AUTH_NONE},
+    {"GET", "", health, 0, APP_AUTH_NONE},
+    {"GET", "/database", database, 0, APP_AUTH_NONE},
+};
+static const app_route_t ready_routes[] = {
+    {"GET", "", ready, 0, APP_AUTH_NONE},
 };
 
 static const app_module_t health_module = {"health", health_routes, sizeof(health_routes) / sizeof(health_routes[0])};
+static const app_module_t ready_module = {"ready", ready_routes, 1};
 
+/* Two modules: health (no I/O, and the pool's figures below it) and ready (the dependencies). */
 void health_register(app_t *app)
 {
     app_add_module(app, &health_module);
+    app_add_module(app, &ready_module);
     app_add_stmt(app, &stmt_ping);
 }

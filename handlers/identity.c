@@ -106,8 +106,8 @@ static void me(req_t *r)
 }
 
 static const app_route_t identity_routes[] = {
-    {"POST", "/api/v1/auth/verify", verify, ROUTE_JSON_BODY, APP_AUTH_NONE},
-    {"GET", "/api/v1/auth/me", me, 0, APP_AUTH_REQUIRED},
+    {"POST", "/verify", verify, ROUTE_JSON_BODY, APP_AUTH_NONE}, /* the token is in the body */
+    {"GET", "/me", me, 0, APP_AUTH_REQUIRED},
 };
 
 static const app_module_t identity_module = {"identity", identity_routes,

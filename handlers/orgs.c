@@ -91,9 +91,9 @@ static void list_members(req_t *r)
 }
 
 static const app_route_t orgs_routes[] = {
-    {"GET", "/api/v1/orgs", list_orgs, ROUTE_PAGE, APP_AUTH_REQUIRED},
-    {"GET", "/api/v1/orgs/{id}", get_org, 0, APP_AUTH_REQUIRED},
-    {"GET", "/api/v1/orgs/{id}/members", list_members, ROUTE_PAGE, APP_AUTH_REQUIRED},
+    {"GET", "", list_orgs, ROUTE_PAGE, APP_AUTH_REQUIRED},
+    {"GET", "/{id}", get_org, 0, APP_AUTH_REQUIRED},
+    {"GET", "/{id}/members", list_members, ROUTE_PAGE, APP_AUTH_REQUIRED},
 };
 
 static const app_module_t orgs_module = {"orgs", orgs_routes, sizeof(orgs_routes) / sizeof(orgs_routes[0])};

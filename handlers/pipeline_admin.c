@@ -44,7 +44,7 @@ static const resource_filter_t run_filters[] = {
 
 static const resource_t pipeline_runs = {
     .name = "pipeline_runs",
-    .path = "/api/v1/admin/pipeline-runs",
+    .path = "",
     .table = "pipeline_runs",
     .scope = RESOURCE_SCOPE_ORG,
     .write_auth = APP_AUTH_ADMIN,

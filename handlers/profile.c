@@ -94,8 +94,8 @@ static void patch_profile(req_t *r)
 }
 
 static const app_route_t profile_routes[] = {
-    {"GET", "/api/v1/profile", get_profile, 0, APP_AUTH_REQUIRED},
-    {"PATCH", "/api/v1/profile", patch_profile, ROUTE_JSON_BODY, APP_AUTH_REQUIRED},
+    {"GET", "", get_profile, 0, APP_AUTH_REQUIRED},
+    {"PATCH", "", patch_profile, ROUTE_JSON_BODY, APP_AUTH_REQUIRED},
 };
 
 static const app_module_t profile_module = {"profile", profile_routes, sizeof(profile_routes) / sizeof(profile_routes[0])};

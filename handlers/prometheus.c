@@ -28,7 +28,7 @@ static void scrape(req_t *r)
 }
 
 static const app_route_t prometheus_routes[] = {
-    {"GET", "/metrics", scrape, ROUTE_TEXT, APP_AUTH_NONE},
+    {"GET", "", scrape, ROUTE_TEXT, APP_AUTH_NONE},
 };
 
 static const app_module_t prometheus_module = {"metrics", prometheus_routes, sizeof(prometheus_routes) / sizeof(prometheus_routes[0])};

@@ -198,8 +198,8 @@ static void on_created(req_t *r, const db_result_t *res)
     } else if (PQntuples(res->pg) != 1) {
         req_respond_error(r, 404, "not_found", "No workspace has this handle");
     } else {
-        char location[96];
-        snprintf(location, sizeof(location), "/api/v1/public/conversations/%s", PQgetvalue(res->pg, 0, 0));
+        char location[512];
+        snprintf(location, sizeof(location), "%s/conversations/%s", r->conf->mount->base, PQgetvalue(res->pg, 0, 0));
         req_add_header(r, "location", h2o_strdup(&r->h2o->pool, location, SIZE_MAX).base);
         req_respond_cell(r, 201, res->pg, 1);
     }
@@ -427,10 +427,10 @@ static void stream(req_t *r)
 }
 
 static const app_route_t public_routes[] = {
-    {"POST", "/api/v1/public/conversations", create_conversation, ROUTE_JSON_BODY, APP_AUTH_NONE},
-    {"POST", "/api/v1/public/conversations/{id}/messages", post_message, ROUTE_JSON_BODY, APP_AUTH_NONE},
-    {"GET", "/api/v1/public/conversations/{id}/messages", list_messages, ROUTE_SINCE, APP_AUTH_NONE},
-    {"GET", "/api/v1/public/conversations/{id}/stream", stream, ROUTE_SSE, APP_AUTH_NONE},
+    {"POST", "/conversations", create_conversation, ROUTE_JSON_BODY, APP_AUTH_NONE},
+    {"POST", "/conversations/{id}/messages", post_message, ROUTE_JSON_BODY, APP_AUTH_NONE},
+    {"GET", "/conversations/{id}/messages", list_messages, ROUTE_SINCE, APP_AUTH_NONE},
+    {"GET", "/conversations/{id}/stream", stream, ROUTE_SSE, APP_AUTH_NONE},
 };
 
 static const app_module_t public_chat = {"public_chat", public_routes, sizeof(public_routes) / sizeof(public_routes[0])};

@@ -13,11 +13,11 @@ static const resource_field_t archetype_fields[] = {
 };
 
 static const resource_t client_archetypes = {
-    "client_archetypes", "/api/v1/sailwind/client-archetypes", "client_archetypes", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0,
+    "client_archetypes", "/client-archetypes", "client_archetypes", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0,
     NULL, RESOURCE_FIELDS(archetype_fields)};
 
 static const resource_t product_archetypes = {
-    "product_archetypes", "/api/v1/sailwind/product-archetypes", "product_archetypes", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0,
+    "product_archetypes", "/product-archetypes", "product_archetypes", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, 0,
     NULL, RESOURCE_FIELDS(archetype_fields)};
 
 static const resource_field_t client_fields[] = {
@@ -29,7 +29,7 @@ static const resource_field_t client_fields[] = {
 };
 
 static const resource_t clients = {
-    "clients", "/api/v1/sailwind/clients", "clients", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_SOFT_DELETE,
+    "clients", "/clients", "clients", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_SOFT_DELETE,
     "name", RESOURCE_FIELDS(client_fields)};
 
 static const resource_field_t product_fields[] = {
@@ -41,7 +41,7 @@ static const resource_field_t product_fields[] = {
 };
 
 static const resource_t products = {
-    "products", "/api/v1/sailwind/products", "products", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_SOFT_DELETE,
+    "products", "/products", "products", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_SOFT_DELETE,
     "name", RESOURCE_FIELDS(product_fields)};
 
 static const resource_field_t strategy_fields[] = {
@@ -53,16 +53,16 @@ static const resource_field_t strategy_fields[] = {
 };
 
 static const resource_t strategies = {
-    "strategies", "/api/v1/sailwind/strategies", "strategies", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_NO_DELETE,
+    "strategies", "/strategies", "strategies", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN, RESOURCE_NO_DELETE,
     NULL, RESOURCE_FIELDS(strategy_fields)};
 
 static const resource_t *const sailwind_resources[] = {&client_archetypes, &product_archetypes, &clients, &products,
                                                        &strategies, &sailwind_rep_assignments};
 
 static const app_route_t sailwind_routes[] = {
-    {"GET", "/api/v1/sailwind/my/rep-assignments", sailwind_my_rep_assignments, ROUTE_PAGE, APP_AUTH_REQUIRED},
-    {"POST", "/api/v1/sailwind/practice-sessions", sailwind_practice_start, ROUTE_JSON_BODY, APP_AUTH_REQUIRED},
-    {"GET", "/api/v1/sailwind/my/practice-sessions", sailwind_my_practice_sessions, ROUTE_PAGE,
+    {"GET", "/my/rep-assignments", sailwind_my_rep_assignments, ROUTE_PAGE, APP_AUTH_REQUIRED},
+    {"POST", "/practice-sessions", sailwind_practice_start, ROUTE_JSON_BODY, APP_AUTH_REQUIRED},
+    {"GET", "/my/practice-sessions", sailwind_my_practice_sessions, ROUTE_PAGE,
      APP_AUTH_REQUIRED},
 };
 

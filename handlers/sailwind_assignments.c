@@ -25,7 +25,7 @@ static const resource_field_t assignment_fields[] = {
 /* Admins create and read them (one by id, for Location); the list is per rep (below). Not edited:
  * an assignment is replaced by another. A duplicate (rep, client, product) is a 409. */
 const resource_t sailwind_rep_assignments = {
-    "rep_assignments", "/api/v1/sailwind/rep-assignments", "rep_assignments", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN,
+    "rep_assignments", "/rep-assignments", "rep_assignments", RESOURCE_SCOPE_ORG, APP_AUTH_ADMIN,
     RESOURCE_NO_LIST | RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE, NULL, RESOURCE_FIELDS(assignment_fields), derive_created_by};
 
 /* $1 organization, $2 the caller, then the page: $3 after ts, $4 after id, $5 limit + 1. Rows:

@@ -8,6 +8,7 @@
 #include "handlers/sailwind.h"
 #include "handlers/sessions.h"
 #include "pipeline/cursor.h"
+#include "pipeline/server.h"
 
 /* A practice session as both routes answer it: the session object of GET /api/v1/sessions/{id}
  * plus the names of what it role-plays (s the session, c, p, st its client, product, strategy). */
@@ -79,9 +80,13 @@ static void on_start(req_t *r, const db_result_t *res)
                                "The referenced record does not exist", "reference_not_found");
         return;
     }
-    char location[96];
-    snprintf(location, sizeof(location), "/api/v1/sessions/%s", PQgetvalue(res->pg, 0, 2));
-    req_add_header(r, "location", h2o_strdup(&r->h2o->pool, location, SIZE_MAX).base);
+    /* the session is the sessions module's: its Location is where h2o.conf mounts that module */
+    const app_mount_t *sessions = app_mount_of(r->thread->app, "sessions");
+    if (sessions != NULL) {
+        char location[512];
+        snprintf(location, sizeof(location), "%s/%s", sessions->base, PQgetvalue(res->pg, 0, 2));
+        req_add_header(r, "location", h2o_strdup(&r->h2o->pool, location, SIZE_MAX).base);
+    }
     req_respond_cell(r, 201, res->pg, 0);
 }
 

@@ -31,7 +31,7 @@ static const resource_field_t session_fields[] = {
 static const resource_filter_t session_filters[] = {{"kind", V_ENUM, 0, session_kinds}};
 
 static const resource_t sessions = {
-    "sessions", "/api/v1/sessions", "sessions", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED, RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE,
+    "sessions", "", "sessions", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED, RESOURCE_NO_UPDATE | RESOURCE_NO_DELETE,
     NULL, RESOURCE_FIELDS(session_fields), NULL, RESOURCE_FILTERS(session_filters)};
 
 /* $1 organization, $2 user (the caller), $3 the session, then the page (SINCE_PAGE_SQL). */
@@ -54,9 +54,9 @@ static void list_interactions(req_t *r)
 }
 
 static const app_route_t session_routes[] = {
-    {"GET", "/api/v1/sessions/{id}/interactions", list_interactions, ROUTE_SINCE, APP_AUTH_REQUIRED},
-    {"POST", "/api/v1/sessions/{id}/messages", coach_post_message, ROUTE_JSON_BODY | ROUTE_SSE, APP_AUTH_REQUIRED},
-    {"POST", "/api/v1/sessions/{id}/end", assessment_end_session, 0, APP_AUTH_REQUIRED},
+    {"GET", "/{id}/interactions", list_interactions, ROUTE_SINCE, APP_AUTH_REQUIRED},
+    {"POST", "/{id}/messages", coach_post_message, ROUTE_JSON_BODY | ROUTE_SSE, APP_AUTH_REQUIRED},
+    {"POST", "/{id}/end", assessment_end_session, 0, APP_AUTH_REQUIRED},
 };
 
 static const resource_t *const session_resources[] = {&sessions};

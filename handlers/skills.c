@@ -56,15 +56,20 @@ static void my_skills(req_t *r)
 }
 
 static const app_route_t skills_routes[] = {
-    {"GET", "/api/v1/skills", list_skills, 0, APP_AUTH_REQUIRED},
-    {"GET", "/api/v1/my/skills", my_skills, 0, APP_AUTH_REQUIRED},
+    {"GET", "", list_skills, 0, APP_AUTH_REQUIRED},
+};
+static const app_route_t my_skills_routes[] = {
+    {"GET", "", my_skills, 0, APP_AUTH_REQUIRED},
 };
 
-static const app_module_t skills_module = {"skills", skills_routes, sizeof(skills_routes) / sizeof(skills_routes[0])};
+static const app_module_t skills_module = {"skills", skills_routes, 1};
+static const app_module_t my_skills_module = {"my_skills", my_skills_routes, 1};
 
+/* Two modules: the definitions, and the caller's levels. */
 void skills_register(app_t *app)
 {
     app_add_module(app, &skills_module);
+    app_add_module(app, &my_skills_module);
     app_add_stmt(app, &stmt_skills);
     app_add_stmt(app, &stmt_my_skills);
 }

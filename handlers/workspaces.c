@@ -29,7 +29,7 @@ static const resource_field_t workspace_fields[] = {
 };
 
 static const resource_t workspaces = {
-    "workspaces", "/api/v1/workspaces", "workspaces", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED,
+    "workspaces", "", "workspaces", RESOURCE_SCOPE_OWNER, APP_AUTH_REQUIRED,
     RESOURCE_NO_CREATE | RESOURCE_NO_DELETE | RESOURCE_NO_LIST, NULL, RESOURCE_FIELDS(workspace_fields)};
 
 /* A workspace_id naming the caller's own workspace. */
@@ -47,7 +47,7 @@ static const resource_field_t service_fields[] = {
 static const resource_filter_t service_filters[] = {{"workspace_id", V_UUID}};
 
 static const resource_t services = {
-    "workspace_services", "/api/v1/workspace-services", "workspace_services", RESOURCE_SCOPE_WORKSPACE,
+    "workspace_services", "", "workspace_services", RESOURCE_SCOPE_WORKSPACE,
     APP_AUTH_REQUIRED, 0, NULL, RESOURCE_FIELDS(service_fields), NULL, RESOURCE_FILTERS(service_filters)};
 
 static const char *const connector_types[] = {"calendly", "square", "agendapro", NULL};
@@ -61,9 +61,9 @@ static const resource_field_t connector_fields[] = {
 };
 
 static const resource_t connectors = {
-    "connectors", "/api/v1/connectors/workspaces/{workspace_id}", "connectors", RESOURCE_SCOPE_WORKSPACE,
+    "connectors", "/workspaces/{workspace_id}", "connectors", RESOURCE_SCOPE_WORKSPACE,
     APP_AUTH_REQUIRED, 0, NULL, RESOURCE_FIELDS(connector_fields), NULL, NULL, 0, "workspace_id",
-    "/api/v1/connectors/{id}"};
+    "/{id}"};
 
 /* The workspace as GET /workspaces/{id} shows it (the resource layer's shape). */
 #define WORKSPACE_JSON                                                                                                 \
@@ -164,15 +164,19 @@ static void workspace_me(req_t *r)
 }
 
 static const app_route_t workspace_routes[] = {
-    {"GET", "/api/v1/workspaces/me", workspace_me, 0, APP_AUTH_REQUIRED},
+    {"GET", "/me", workspace_me, 0, APP_AUTH_REQUIRED},
 };
 
-static const resource_t *const workspace_resources[] = {&workspaces, &services, &connectors};
+static const resource_t *const workspace_resources[] = {&workspaces};
+static const resource_t *const service_resources[] = {&services};
+static const resource_t *const connector_resources[] = {&connectors};
 
+/* Three modules, each mounted at its own path: workspaces, workspace_services, connectors. */
 void workspaces_register(app_t *app)
 {
     app_add_stmt(app, &stmt_me);
-    resource_module(app, "workspaces", workspace_resources,
-                    sizeof(workspace_resources) / sizeof(workspace_resources[0]), workspace_routes,
+    resource_module(app, "workspaces", workspace_resources, 1, workspace_routes,
                     sizeof(workspace_routes) / sizeof(workspace_routes[0]));
+    resource_module(app, "workspace_services", service_resources, 1, NULL, 0);
+    resource_module(app, "connectors", connector_resources, 1, NULL, 0);
 }

@@ -21,6 +21,7 @@ typedef struct app_rate {
 } app_rate_t;
 
 typedef struct app_module app_module_t;
+typedef struct app_mount app_mount_t;
 struct cors;
 
 /* What app.* directives say about one path (inherited from host and global level). */
@@ -32,6 +33,7 @@ typedef struct app_path_conf {
     app_rate_t rate;
     app_pool_t pool;
     const struct cors *cors; /* NULL: no CORS headers, preflights are plain OPTIONS requests */
+    const app_mount_t *mount; /* where h2o.conf mounts the module (set when the handler is installed) */
 } app_path_conf_t;
 
 typedef struct req req_t;
@@ -47,7 +49,8 @@ enum {
 
 typedef struct app_route {
     const char *method;
-    const char *pattern; /* "/api/v1/orgs/{id}": `{name}` matches one non-empty path segment */
+    const char *pattern; /* relative to where the module is mounted: "/{id}" ("" is the mount itself);
+                          * `{name}` matches one non-empty path segment */
     void (*action)(req_t *r);
     unsigned flags;      /* ROUTE_* */
     app_auth_t auth;     /* may only tighten the path's app.auth (APP_AUTH_NONE: as the path says) */
@@ -58,6 +61,19 @@ struct app_module {
     const char *name;
     const app_route_t *routes;
     size_t nroutes;
+};
+
+/* A module mounted at a path of h2o.conf. A module may be mounted at several paths; a mount below
+ * another of the same module on the same host refines that one (a body limit, a rate limit or
+ * an auth level for part of the module) rather than moving the module: its routes stay relative
+ * to the outer mount, its base. */
+struct app_mount {
+    char *path; /* the path without a trailing '/' ("" for "/") */
+    const char *base; /* what the routes are relative to: path, or the outer mount's */
+    const app_module_t *module;
+    const void *host; /* the hostconf */
+    size_t nroutes;
+    char **labels; /* per route: base + pattern, the route's name in metrics, logs and OpenAPI */
 };
 
 typedef struct config config_t;
@@ -97,6 +113,8 @@ typedef struct app {
     unsigned nthreads;
     app_directives_t directives[APP_MAX_DIRECTIVES];
     size_t ndirectives;
+    app_mount_t **mounts; /* in h2o.conf's order (H2O sorts paths longest first) */
+    size_t nmounts;
 } app_t;
 
 /* Called by handler modules' register functions at start-up. */
@@ -118,7 +136,17 @@ typedef enum app_match {
 app_match_t app_route_match(const app_module_t *m, h2o_iovec_t method, h2o_iovec_t path, const app_route_t **route,
                             struct req_param *params, size_t max, size_t *nparams, char *allow, size_t allowlen);
 
-/* Installs the request handler for a path configured with app.handler. */
-void app_handler_install(app_t *app, h2o_pathconf_t *pathconf, const app_path_conf_t *conf);
+/* Installs the request handler for a path of host configured with app.handler, and records the
+ * mount. */
+void app_handler_install(app_t *app, const void *host, h2o_pathconf_t *pathconf, const app_path_conf_t *conf);
+/* Once every path is read: each mount's base and route labels. */
+void app_mounts_resolve(app_t *app);
+
+/* The full pattern of route (one of conf's module's routes) where conf mounts it, or NULL. */
+const char *app_route_label(const app_path_conf_t *conf, const app_route_t *route);
+/* The first mount of the named module, or NULL when h2o.conf mounts it nowhere. */
+const app_mount_t *app_mount_of(const app_t *app, const char *module);
+/* Frees the module list and the mounts. */
+void app_free(app_t *app);
 
 #endif

@@ -297,6 +297,7 @@ int config_load(config_t *conf, app_t *app, const char *path)
         return -1;
     }
     bound_request_bodies(conf);
+    app_mounts_resolve(app);
     return 0;
 }
 

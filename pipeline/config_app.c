@@ -72,7 +72,7 @@ static int on_level_exit(h2o_configurator_t *_self, h2o_configurator_context_t *
     if (v->module == NULL && node != NULL)
         add_plain_path(conf, ctx->pathconf, node);
     if (v->module != NULL) {
-        app_handler_install(self->app, ctx->pathconf, v);
+        app_handler_install(self->app, ctx->hostconf, ctx->pathconf, v);
         if (conf->max_app_body_limit < v->body_limit) {
             conf->max_app_body_limit = v->body_limit;
             conf->max_app_body_path = ctx->pathconf->path.base;

@@ -35,14 +35,14 @@ static const char *const outcomes[] = {"succeeded", "failed", "cancelled", "othe
 #define NOUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
 
 typedef struct route_slot {
-    const app_route_t *route; /* NULL: empty */
+    const char *label; /* a mount's label of a route (app_route_label); NULL: empty */
     size_t pattern;
 } route_slot_t;
 
 struct metrics {
-    const char **patterns; /* distinct route patterns; index npatterns is "unmatched" */
+    const char **patterns; /* distinct mounted route patterns; index npatterns is "unmatched" */
     size_t npatterns;
-    route_slot_t *slots; /* route → pattern, open addressing, a power of two in size */
+    route_slot_t *slots; /* label → pattern, open addressing, a power of two in size */
     size_t nslots;
     const char **providers; /* distinct provider names; index nproviders is "other" */
     size_t nproviders;
@@ -63,9 +63,9 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-static size_t slot_of(const metrics_t *m, const app_route_t *route)
+static size_t slot_of(const metrics_t *m, const char *label)
 {
-    return (size_t)(((uintptr_t)route >> 3) * 0x9E3779B97F4A7C15ull) & (m->nslots - 1);
+    return (size_t)(((uintptr_t)label >> 3) * 0x9E3779B97F4A7C15ull) & (m->nslots - 1);
 }
 
 static size_t index_of(const char *const *names, size_t n, const char *name)
@@ -80,22 +80,23 @@ metrics_t *metrics_new(const app_t *app, const char *const *provider_names, size
 {
     metrics_t *m = xcalloc(1, sizeof(*m));
     size_t nroutes = 0;
-    for (size_t i = 0; i < app->nmodules; i++)
-        nroutes += app->modules[i]->nroutes;
+    for (size_t i = 0; i < app->nmounts; i++)
+        nroutes += app->mounts[i]->module->nroutes;
     m->patterns = xcalloc(nroutes, sizeof(*m->patterns));
     for (m->nslots = 16; m->nslots < nroutes * 2; m->nslots *= 2)
         ;
     m->slots = xcalloc(m->nslots, sizeof(*m->slots));
-    for (size_t i = 0; i < app->nmodules; i++) {
-        for (size_t k = 0; k < app->modules[i]->nroutes; k++) {
-            const app_route_t *route = &app->modules[i]->routes[k];
-            size_t p = index_of(m->patterns, m->npatterns, route->pattern);
+    for (size_t i = 0; i < app->nmounts; i++) {
+        const app_mount_t *mount = app->mounts[i];
+        for (size_t k = 0; k < mount->module->nroutes; k++) {
+            const char *label = mount->labels[k];
+            size_t p = index_of(m->patterns, m->npatterns, label);
             if (p == m->npatterns)
-                m->patterns[m->npatterns++] = route->pattern;
-            size_t s = slot_of(m, route);
-            while (m->slots[s].route != NULL)
+                m->patterns[m->npatterns++] = label;
+            size_t s = slot_of(m, label);
+            while (m->slots[s].label != NULL)
                 s = (s + 1) & (m->nslots - 1);
-            m->slots[s] = (route_slot_t){route, p};
+            m->slots[s] = (route_slot_t){label, p};
         }
     }
     m->providers = xcalloc(nproviders, sizeof(*m->providers));
@@ -168,22 +169,22 @@ static size_t status_index(int status)
     return NCODES + (size_t)(class >= 1 && class <= 5 ? class - 1 : 4);
 }
 
-static size_t pattern_index(const metrics_t *m, const app_route_t *route)
+static size_t pattern_index(const metrics_t *m, const char *label)
 {
-    if (route == NULL)
+    if (label == NULL)
         return m->npatterns;
-    for (size_t s = slot_of(m, route); m->slots[s].route != NULL; s = (s + 1) & (m->nslots - 1))
-        if (m->slots[s].route == route)
+    for (size_t s = slot_of(m, label); m->slots[s].label != NULL; s = (s + 1) & (m->nslots - 1))
+        if (m->slots[s].label == label)
             return m->slots[s].pattern;
-    return m->npatterns; /* a route registered after start-up: none are */
+    return m->npatterns; /* a mount made after start-up: none are */
 }
 
-void metrics_http(metrics_thread_t *t, const app_route_t *route, int status, uint64_t ns)
+void metrics_http(metrics_thread_t *t, const char *label, int status, uint64_t ns)
 {
     if (t == NULL)
         return;
     const metrics_t *m = t->m;
-    size_t p = pattern_index(m, route), b = 0;
+    size_t p = pattern_index(m, label), b = 0;
     while (b < NBUCKETS - 1 && ns > bounds_ns[b])
         b++;
     add(&t->c[m->http + p * NSTATUS + status_index(status)], 1);

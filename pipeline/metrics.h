@@ -14,8 +14,8 @@
 typedef struct metrics metrics_t;               /* the label sets: read-only once built */
 typedef struct metrics_thread metrics_thread_t; /* one thread's counters: only that thread writes */
 
-/* The label sets of app's registered routes and of the chat providers named (nproviders names,
- * duplicates ignored). Call after every module has registered. */
+/* The label sets of the routes of app's mounts and of the chat providers named (nproviders names,
+ * duplicates ignored). Call once the configuration has mounted the modules. */
 metrics_t *metrics_new(const app_t *app, const char *const *providers, size_t nproviders);
 void metrics_free(metrics_t *m);
 
@@ -24,8 +24,9 @@ void metrics_free(metrics_t *m);
 metrics_thread_t *metrics_thread_new(const metrics_t *m);
 void metrics_thread_free(metrics_thread_t *t);
 
-/* A response started with status after ns since the request arrived; route NULL when none matched. */
-void metrics_http(metrics_thread_t *t, const app_route_t *route, int status, uint64_t ns);
+/* A response started with status after ns since the request arrived; label is the route's
+ * (app_route_label), NULL when none matched. */
+void metrics_http(metrics_thread_t *t, const char *label, int status, uint64_t ns);
 /* A pipeline run ended with status (succeeded, failed, cancelled). */
 void metrics_run(metrics_thread_t *t, const char *kind, const char *status);
 /* A provider call ended with status, having used these tokens. */

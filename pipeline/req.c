@@ -92,10 +92,11 @@ static void access_log(req_t *r, int status)
     snprintf(proto, sizeof(proto), "HTTP/%d%s", req->version >> 8, req->version >= 0x200 ? "" : ".1");
     uint64_t ns = now_ns() - r->start_ns;
     double ms = (double)ns / 1e6;
-    metrics_http(r->thread->metrics, r->route, status, ns); /* every response, JSON or stream, passes here */
+    const char *label = app_route_label(r->conf, r->route);
+    metrics_http(r->thread->metrics, label, status, ns); /* every response, JSON or stream, passes here */
     log_emit(status >= 500 ? LOG_ERROR : LOG_INFO, "request", 10,
              (log_field_t[]){LOG_S("request_id", r->request_id), LOG_S("method", method), LOG_S("path", path),
-                             LOG_S("route", r->route ? r->route->pattern : NULL), LOG_S("module", r->conf->module->name),
+                             LOG_S("route", label), LOG_S("module", r->conf->module->name),
                              LOG_I("status", status), LOG_D("latency_ms", ms), LOG_S("protocol", proto),
                              LOG_S("user_id", r->principal ? r->principal->user_id : NULL),
                              LOG_S("org_id", r->principal ? r->principal->org_id : NULL)});
@@ -291,6 +292,16 @@ static int is_json_content_type(h2o_req_t *req)
     return v.len >= n && strncasecmp(v.base, json, n) == 0 && (v.len == n || v.base[n] == ';' || v.base[n] == ' ');
 }
 
+/* The request's path below the module's mount base, which the module's routes are written
+ * against: "/clients/1" for "/api/v1/sailwind/clients/1" under "/api/v1/sailwind" (H2O matched
+ * the mount, which the base encloses, as a prefix of the normalized path). */
+static h2o_iovec_t relative_path(const req_t *r)
+{
+    h2o_iovec_t p = r->h2o->path_normalized;
+    size_t n = r->conf->mount != NULL ? strlen(r->conf->mount->base) : 0;
+    return n <= p.len ? h2o_iovec_init(p.base + n, p.len - n) : p;
+}
+
 /* A browser's preflight on a path with a CORS policy: answered before authentication (browsers
  * send no credentials with it) with the methods the path really has; 404 when it has none. */
 static void preflight(req_t *r)
@@ -298,7 +309,7 @@ static void preflight(req_t *r)
     h2o_req_t *req = r->h2o;
     char allow[REQ_ALLOW_MAX];
     const app_route_t *route;
-    if (app_route_match(r->conf->module, req->method, req->path_normalized, &route, r->params, REQ_MAX_PARAMS,
+    if (app_route_match(r->conf->module, req->method, relative_path(r), &route, r->params, REQ_MAX_PARAMS,
                         &r->nparams, allow, sizeof(allow)) == APP_MATCH_NO_PATH) {
         req_respond_not_found(r);
         return;
@@ -319,7 +330,7 @@ static int stage_guard(req_t *r)
         preflight(r);
         return REQ_WAIT;
     }
-    switch (app_route_match(r->conf->module, req->method, req->path_normalized, &r->route, r->params, REQ_MAX_PARAMS,
+    switch (app_route_match(r->conf->module, req->method, relative_path(r), &r->route, r->params, REQ_MAX_PARAMS,
                             &r->nparams, allow, sizeof(allow))) {
     case APP_MATCH_FOUND:
         break;

@@ -1,4 +1,4 @@
-/* The OpenAPI 3 document, generated once at start-up from the registered routes: resource routes
+/* The OpenAPI 3 document, generated once at start-up from the mounted routes: resource routes
  * get request and response schemas from their field descriptions, hand-written routes a generic
  * JSON object; the paths h2o.conf serves with H2O's own handlers (files) a GET of their content
  * type. Served by handlers/docs.c. */
@@ -364,29 +364,35 @@ static void plain_path(json_out_t *o, const config_plain_path_t *p)
     json_out_obj_end(o);
 }
 
-/* Every distinct path, with all its operations under it. */
+/* Every path h2o.conf serves: each mounted module's routes where they are mounted (a module
+ * mounted twice is documented twice), with all the operations of a path under it, then the paths
+ * of H2O's own handlers. */
 static void paths(json_out_t *o, const app_t *app)
 {
-    const app_route_t **seen = calloc(1024, sizeof(*seen));
-    size_t nseen = 0;
+    size_t max = 0, nseen = 0;
+    for (size_t m = 0; m < app->nmounts; m++)
+        max += app->mounts[m]->module->nroutes;
+    const char **seen = calloc(max ? max : 1, sizeof(*seen));
     json_out_key(o, "paths");
     json_out_obj_begin(o);
-    for (size_t m = 0; m < app->nmodules; m++) {
-        const app_module_t *mod = app->modules[m];
-        for (size_t i = 0; i < mod->nroutes; i++) {
-            const char *pattern = mod->routes[i].pattern;
+    for (size_t m = 0; seen != NULL && m < app->nmounts; m++) {
+        const app_mount_t *mount = app->mounts[m];
+        if (strcmp(mount->module->name, "echo") == 0) /* a test aid, not the API */
+            continue;
+        for (size_t i = 0; i < mount->module->nroutes; i++) {
+            const char *label = mount->labels[i];
             int done = 0;
             for (size_t k = 0; k < nseen && !done; k++)
-                done = strcmp(seen[k]->pattern, pattern) == 0;
-            if (done || nseen == 1024 || strcmp(mod->name, "echo") == 0)
+                done = strcmp(seen[k], label) == 0;
+            if (done)
                 continue;
-            seen[nseen++] = &mod->routes[i];
-            json_out_key(o, pattern);
+            seen[nseen++] = label;
+            json_out_key(o, label);
             json_out_obj_begin(o);
-            for (size_t mm = m; mm < app->nmodules; mm++)
-                for (size_t j = 0; j < app->modules[mm]->nroutes; j++)
-                    if (strcmp(app->modules[mm]->routes[j].pattern, pattern) == 0)
-                        operation(o, &app->modules[mm]->routes[j]);
+            for (size_t mm = m; mm < app->nmounts; mm++)
+                for (size_t j = 0; j < app->mounts[mm]->module->nroutes; j++)
+                    if (strcmp(app->mounts[mm]->labels[j], label) == 0)
+                        operation(o, &app->mounts[mm]->module->routes[j]);
             json_out_obj_end(o);
         }
     }

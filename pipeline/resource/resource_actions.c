@@ -275,7 +275,8 @@ static void on_create(req_t *r, const db_result_t *res)
         return;
     }
     char location[512];
-    snprintf(location, sizeof(location), "%.*s%s", (int)rt->item_prefix_len, rt->item_path, PQgetvalue(res->pg, 0, 2));
+    snprintf(location, sizeof(location), "%s%.*s%s", r->conf->mount->base, (int)rt->item_prefix_len, rt->item_path,
+             PQgetvalue(res->pg, 0, 2));
     req_add_header(r, "location", h2o_strdup(&r->h2o->pool, location, SIZE_MAX).base);
     req_respond_cell(r, rt_of(r)->res->flags & RESOURCE_ACCEPTED ? 202 : 201, res->pg, 0);
 }

@@ -16,8 +16,8 @@
 #include "test/support/json.h"
 #include "test/support/server.h"
 
-/* The echo module answers POST /echo only, so each body limit needs its own server. Routes
- * match the full path: /health/database gets a path entry of its own to be rate-limited. */
+/* Each body limit needs its own server. /health/database is a rate-limited path of its own: the
+ * health module mounted there answers at its root. */
 static const char PATHS[] = TS_PATHS_DEFAULT "/echo:\n"
                                              "  app.handler: echo\n"
                                              "  app.auth: none\n"

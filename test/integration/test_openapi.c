@@ -1,21 +1,14 @@
 /* /openapi.json and /docs through the real server: an OpenAPI 3 document whose references all
  * resolve, with every operation answering something, and the resources' schemas in it. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test/support/check.h"
+#include "test/support/env.h"
 #include "test/support/http.h"
 #include "test/support/json.h"
 #include "test/support/server.h"
-
-static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY "/api/v1/contacts:\n"
-                                                               "  app.handler: crm\n"
-                                                               "  app.auth: required\n"
-                                                               "/api/v1/sailwind:\n"
-                                                               "  app.handler: sailwind\n"
-                                                               "  app.auth: required\n"
-                                                               "/openapi.json:\n"
-                                                               "  app.handler: docs\n"
-                                                               "  app.auth: none\n";
 
 static int refs_checked;
 
@@ -44,7 +37,12 @@ static void check_refs(yajl_val doc, yajl_val node)
 
 int main(void)
 {
-    ts_server_t *s = ts_server_start(&(ts_server_opts_t){.paths_yaml = PATHS});
+    /* the shipped h2o.conf: the document follows what it mounts */
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/h2o.conf", ts_env_require("HS_SOURCE_DIR", "the repository root"));
+    char *conf = ts_read_file(path, NULL);
+    REQUIRE(conf != NULL);
+    ts_server_t *s = ts_server_start(&(ts_server_opts_t){.raw_conf = conf});
     REQUIRE(s != NULL);
     ts_resp_t resp;
     ts_http_get(ts_server_url(s, 0, "/openapi.json"), TS_H1, &resp);
@@ -143,5 +141,6 @@ int main(void)
 
     ts_server_stop(s);
     ts_server_free(s);
+    free(conf);
     return check_done("openapi");
 }

@@ -12,7 +12,7 @@
 #define TASKS "/api/v1/tasks"
 
 static const char PATHS[] = TS_PATHS_DEFAULT TS_PATHS_IDENTITY "/api/v1/tasks:\n"
-                                                               "  app.handler: crm\n"
+                                                               "  app.handler: tasks\n"
                                                                "  app.auth: required\n"
                                                                "/api/v1/goals:\n"
                                                                "  app.handler: goals\n"

@@ -13,7 +13,7 @@
     "  app.handler: health\n"                                                                                          \
     "  app.auth: none\n"                                                                                               \
     "/ready:\n"                                                                                                        \
-    "  app.handler: health\n"                                                                                          \
+    "  app.handler: ready\n"                                                                                           \
     "  app.auth: none\n"                                                                                               \
     "/:\n"                                                                                                             \
     "  app.handler: fallback\n"                                                                                        \
@@ -21,12 +21,9 @@
 
 /* The identity modules' paths as the product conf maps them. */
 #define TS_PATHS_IDENTITY                                                                                              \
-    "/api/v1/auth/verify:\n"                                                                                           \
-    "  app.handler: identity\n"                                                                                        \
-    "  app.auth: none\n"                                                                                               \
     "/api/v1/auth:\n"                                                                                                  \
     "  app.handler: identity\n"                                                                                        \
-    "  app.auth: required\n"                                                                                           \
+    "  app.auth: none\n"                                                                                               \
     "/api/v1/profile:\n"                                                                                               \
     "  app.handler: profile\n"                                                                                         \
     "  app.auth: required\n"                                                                                           \

@@ -24,6 +24,12 @@ static const app_route_t routes_b[] = {
     {"DELETE", "/things", noop, 0, APP_AUTH_NONE},
 };
 static const app_module_t module_a = {"a", routes_a, 3}, module_b = {"b", routes_b, 1};
+/* Both mounted at "/", so their routes' labels are their patterns. */
+static char label_things[] = "/things", label_things2[] = "/things", label_odd[] = "/odd\"pattern\\";
+static char label_b[] = "/things", root[] = "";
+static char *labels_a[] = {label_things, label_things2, label_odd}, *labels_b[] = {label_b};
+static app_mount_t mount_a = {.path = root, .base = root, .module = &module_a, .nroutes = 3, .labels = labels_a},
+                   mount_b = {.path = root, .base = root, .module = &module_b, .nroutes = 1, .labels = labels_b};
 
 #define MS 1000000ull
 
@@ -50,20 +56,20 @@ int main(void)
     unsetenv("LLM_FALLBACK");
     llm_chain_t *chain = llm_chain_from_env();
     REQUIRE(chain != NULL && chain->n == 1);
-    const app_module_t *modules[] = {&module_a, &module_b};
-    app_t app = {.modules = modules, .nmodules = 2, .llm = chain};
+    app_mount_t *mounts[] = {&mount_a, &mount_b};
+    app_t app = {.mounts = mounts, .nmounts = 2, .llm = chain};
     const char *providers[] = {llm_provider_name(chain->providers[0])};
     metrics_t *m = metrics_new(&app, providers, 1);
     metrics_thread_t *t1 = metrics_thread_new(m), *t2 = metrics_thread_new(m);
     CHECK(metrics_thread_new(NULL) == NULL);
-    metrics_http(NULL, &routes_a[0], 200, MS); /* no block: nothing, no crash */
+    metrics_http(NULL, labels_a[0], 200, MS); /* no block: nothing, no crash */
 
-    metrics_http(t1, &routes_a[0], 200, 1 * MS);     /* le 0.001 */
-    metrics_http(t2, &routes_a[1], 201, 3 * MS);     /* same pattern, another module's route too */
-    metrics_http(t2, &routes_b[0], 200, 30 * MS);    /* le 0.05 */
-    metrics_http(t1, &routes_a[0], 418, 20000 * MS); /* +Inf; a status outside the table */
+    metrics_http(t1, labels_a[0], 200, 1 * MS);     /* le 0.001 */
+    metrics_http(t2, labels_a[1], 201, 3 * MS);     /* same pattern, another module's route too */
+    metrics_http(t2, labels_b[0], 200, 30 * MS);    /* le 0.05 */
+    metrics_http(t1, labels_a[0], 418, 20000 * MS); /* +Inf; a status outside the table */
     metrics_http(t1, NULL, 404, 2 * MS);
-    metrics_http(t2, &routes_a[2], 200, 1);
+    metrics_http(t2, labels_a[2], 200, 1);
     metrics_run(t1, "coach_chat", "succeeded");
     metrics_run(t2, "coach_chat", "succeeded");
     metrics_run(t2, "mystery", "failed");
