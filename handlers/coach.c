@@ -72,18 +72,7 @@ LOOKUP(strategy, "strategies", "t.id, t.name, t.playbook, t.objections");
 typedef struct coach {
     run_route_t rr;
     char session[37], org[37];
-    const char *reply;
-    unsigned tokens_in, tokens_out;
 } coach_t;
-
-static void on_stored(run_route_t *rr, const db_result_t *res)
-{
-    coach_t *c = (coach_t *)rr;
-    if (PQntuples(res->pg) != 1)
-        run_route_fail(rr, 503, "unavailable", "The reply could not be stored");
-    else
-        run_route_reply(rr, PQgetvalue(res->pg, 0, 0), c->reply, c->tokens_in, c->tokens_out, 0);
-}
 
 static void on_run_done(run_route_t *rr, const run_result_t *res)
 {
@@ -92,11 +81,8 @@ static void on_run_done(run_route_t *rr, const run_result_t *res)
         run_route_fail(rr, 503, res->error_code, res->error_detail);
         return;
     }
-    c->reply = res->text; /* the run's, valid until it is closed */
-    c->tokens_in = res->tokens_in;
-    c->tokens_out = res->tokens_out;
     const char *values[] = {run_id(rr->run), c->session, res->text};
-    run_route_store(rr, &stmt_store, values, 3, on_stored);
+    run_route_store_reply(rr, res, &stmt_store, values, 3);
 }
 
 /* ---- tools -------------------------------------------------------------------------------- */

@@ -302,17 +302,7 @@ static void list_messages(req_t *r)
 typedef struct chat {
     run_route_t rr;
     char conversation[37], answered[37], workspace[37], org[37];
-    unsigned tokens_in, tokens_out;
 } chat_t;
-
-static void on_stored(run_route_t *rr, const db_result_t *res)
-{
-    chat_t *c = (chat_t *)rr;
-    if (PQntuples(res->pg) != 1)
-        run_route_fail(rr, 503, "unavailable", "The reply could not be stored");
-    else
-        run_route_reply(rr, PQgetvalue(res->pg, 0, 0), PQgetvalue(res->pg, 0, 1), c->tokens_in, c->tokens_out, 0);
-}
 
 static void on_run_done(run_route_t *rr, const run_result_t *res)
 {
@@ -321,11 +311,9 @@ static void on_run_done(run_route_t *rr, const run_result_t *res)
         run_route_fail(rr, 503, res->error_code, res->error_detail);
         return;
     }
-    c->tokens_in = res->tokens_in;
-    c->tokens_out = res->tokens_out;
-    /* the reply's id is the run's: one id to find both */
+    /* the reply's id is the run's: one id to find both; a concurrent stream's stored reply wins */
     const char *values[] = {run_id(rr->run), c->conversation, res->text, c->answered, run_id(rr->run)};
-    run_route_store(rr, &stmt_store, values, 5, on_stored);
+    run_route_store_reply(rr, res, &stmt_store, values, 5);
 }
 
 static void tool_services_done(run_t *run, const db_result_t *res)

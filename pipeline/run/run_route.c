@@ -114,6 +114,24 @@ void run_route_store(run_route_t *rr, const db_stmt_t *stmt, const char *const *
     db_pool_query(rr->thread->db[APP_POOL_FAST], stmt, values, n, 0, on_stored, rr);
 }
 
+static void on_reply_stored(run_route_t *rr, const db_result_t *res)
+{
+    if (PQntuples(res->pg) != 1)
+        run_route_fail(rr, 503, "unavailable", "The reply could not be stored");
+    else
+        run_route_reply(rr, PQgetvalue(res->pg, 0, 0), PQnfields(res->pg) > 1 ? PQgetvalue(res->pg, 0, 1) : rr->reply,
+                        rr->tokens_in, rr->tokens_out, 0);
+}
+
+void run_route_store_reply(run_route_t *rr, const run_result_t *res, const db_stmt_t *stmt, const char *const *values,
+                           int n)
+{
+    rr->reply = res->text;
+    rr->tokens_in = res->tokens_in;
+    rr->tokens_out = res->tokens_out;
+    run_route_store(rr, stmt, values, n, on_reply_stored);
+}
+
 void run_route_fail(run_route_t *rr, int status, const char *code, const char *detail)
 {
     if (rr->out != NULL)

@@ -27,6 +27,8 @@ struct run_route {
     void (*done)(run_route_t *rr, const run_result_t *res);
     void (*stored)(run_route_t *rr, const db_result_t *res);
     void (*dispose)(run_route_t *rr); /* frees what the handler added to its state; may be NULL */
+    const char *reply;                 /* run_route_store_reply: the run's text, until it closes */
+    unsigned tokens_in, tokens_out;
 };
 
 /* For a route's context statement whose column 0 says whether the caller may see the subject and
@@ -50,6 +52,12 @@ run_t *run_route_start(run_route_t *rr, run_spec_t *spec, void (*done)(run_route
  * (run_route_fail_db); otherwise `stored` gets the result. */
 void run_route_store(run_route_t *rr, const db_stmt_t *stmt, const char *const *values, int n,
                      void (*stored)(run_route_t *rr, const db_result_t *res));
+
+/* SSE chat routes: stores the run's reply (res) with stmt, whose one row is the stored reply's
+ * (id[, content]: without a content column the run's text is the reply), then ends with
+ * message_end; no row ends with the "unavailable" error. */
+void run_route_store_reply(run_route_t *rr, const run_result_t *res, const db_stmt_t *stmt, const char *const *values,
+                           int n);
 
 /* The ends: each answers as the mode says (if the client is still there), closes the run and the
  * stream, and frees the state. */
