@@ -24,16 +24,7 @@
 /* ---- config errors ------------------------------------------------------------------------ */
 
 /* Lines 1-10 of every bad conf; the path /x's body starts at line 11. */
-static const char CONF_HEAD[] = "num-threads: 1\n"
-                                "listen:\n"
-                                "  - port: 8080\n"
-                                "hosts:\n"
-                                "  default:\n"
-                                "    paths:\n"
-                                "      /health:\n"
-                                "        app.handler: health\n"
-                                "        app.auth: none\n"
-                                "      /x:\n";
+static const char CONF_HEAD[] = TS_CONF_HEAD;
 
 static const struct {
     const char *what;

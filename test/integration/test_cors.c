@@ -451,18 +451,8 @@ static void test_env_policy(void)
 /* ---- 6: what the server refuses to start with --------------------------------------------- */
 
 /* Lines 1-12 of every conf; /x's app.cors starts at line 13. */
-static const char CONF_HEAD[] = "num-threads: 1\n"
-                                "listen:\n"
-                                "  - port: 8080\n"
-                                "hosts:\n"
-                                "  default:\n"
-                                "    paths:\n"
-                                "      /health:\n"
-                                "        app.handler: health\n"
-                                "        app.auth: none\n"
-                                "      /x:\n"
-                                "        app.handler: echo\n"
-                                "        app.auth: none\n";
+static const char CONF_HEAD[] = TS_CONF_HEAD "        app.handler: echo\n"
+                                             "        app.auth: none\n";
 
 static const struct {
     const char *what;

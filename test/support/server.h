@@ -31,6 +31,20 @@
     "  app.handler: orgs\n"                                                                                            \
     "  app.auth: required\n"
 
+/* Lines 1-10 of a whole conf for ts_server_run_expect_fail: one thread, a listener, /health and
+ * a path /x whose body the test writes from line 11 on (indented by 8). */
+#define TS_CONF_HEAD                                                                                                   \
+    "num-threads: 1\n"                                                                                                 \
+    "listen:\n"                                                                                                        \
+    "  - port: 8080\n"                                                                                                 \
+    "hosts:\n"                                                                                                         \
+    "  default:\n"                                                                                                     \
+    "    paths:\n"                                                                                                     \
+    "      /health:\n"                                                                                                 \
+    "        app.handler: health\n"                                                                                    \
+    "        app.auth: none\n"                                                                                         \
+    "      /x:\n"
+
 typedef struct ts_server_opts {
     const char *paths_yaml;        /* the entries under hosts: default: paths: (default TS_PATHS_DEFAULT) */
     const char *extra_global_yaml; /* top-level directives, at column 0 */
