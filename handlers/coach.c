@@ -3,12 +3,14 @@
  * (with tools over the organization's playbook); a practice session makes the model play the
  * client the rep is selling to. Turns are stored as interactions, the reply with its run's id. */
 #define _GNU_SOURCE 1 /* asprintf */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "handlers/coach.h"
+#include "pipeline/config.h"
 #include "pipeline/cursor.h"
 #include "pipeline/principal.h"
 #include "pipeline/req.h"
@@ -16,9 +18,14 @@
 #include "pipeline/server.h"
 #include "pipeline/validate.h"
 
-#define HISTORY_TURNS "30"
+/* The coach.* directives' values (one configuration per process), and as a statement parameter. */
+typedef struct coach_settings {
+    unsigned history_turns; /* coach.history-turns: earlier turns fetched for the model */
+    char history_text[12];
+} coach_settings_t;
+static coach_settings_t settings;
 
-/* $1 organization, $2 user, $3 session, $4 content, $5 quota. Stores the user's turn unless the
+/* $1 organization, $2 user, $3 session, $4 content, $5 quota, $6 earlier turns. Stores the user's turn unless the
  * session is over or the organization over quota. One row: whether the session is the caller's,
  * its status and kind, the stored turn's id, the earlier turns (JSON, oldest first), whether
  * over quota, the practice context (client, product, strategy as JSON or NULL), the caller's
@@ -28,7 +35,7 @@ static const db_stmt_t stmt_turn = {
     "WITH s AS (SELECT * FROM sessions WHERE organization_id = $1::uuid AND user_id = $2::uuid AND id = $3::uuid),"
     " q AS (SELECT " RUN_SQL_OVER_QUOTA("$1", "$5") " AS over),"
     " hist AS (SELECT i.role, i.content, i.created_at, i.id FROM interactions i JOIN s ON i.session_id = s.id"
-    "   WHERE i.role IN ('user', 'assistant') ORDER BY i.created_at DESC, i.id DESC LIMIT " HISTORY_TURNS "),"
+    "   WHERE i.role IN ('user', 'assistant') ORDER BY i.created_at DESC, i.id DESC LIMIT $6::int),"
     " ins AS (INSERT INTO interactions (session_id, role, content)"
     "   SELECT s.id, 'user', $4 FROM s, q WHERE s.status = 'active' AND NOT q.over RETURNING id)"
     " SELECT EXISTS (SELECT 1 FROM s), (SELECT status FROM s), (SELECT kind FROM s), (SELECT id FROM ins),"
@@ -47,7 +54,7 @@ static const db_stmt_t stmt_turn = {
     "  (SELECT concat_ws(' of ', p.display_name, p.business_name) FROM user_profiles p WHERE p.user_id = $2::uuid),"
     "  (SELECT string_agg(k.name || ' ' || u.level || '/100', ', ' ORDER BY k.key) FROM user_skills u"
     "   JOIN skills k ON k.id = u.skill_id WHERE u.user_id = $2::uuid)",
-    5, 0};
+    6, 0};
 
 /* $1 the reply's id (its run's), $2 session, $3 content. */
 static const db_stmt_t stmt_store = {
@@ -208,12 +215,28 @@ void coach_post_message(req_t *r)
         return;
     r->state = (void *)session;
     const char *values[] = {r->principal->org_id, r->principal->user_id, session, json_get(r->body, "content")->str,
-                            r->thread->app->run_settings->quota_text};
-    req_query(r, &stmt_turn, values, 5, on_turn);
+                            r->thread->app->run_settings->quota_text, settings.history_text};
+    req_query(r, &stmt_turn, values, 6, on_turn);
+}
+
+static void derive(void *arg)
+{
+    coach_settings_t *s = arg;
+    snprintf(s->history_text, sizeof(s->history_text), "%u", s->history_turns);
+}
+
+static void define_directives(h2o_globalconf_t *g, app_t *app)
+{
+    static const config_number_t numbers[] = {
+        {"coach.history-turns", offsetof(coach_settings_t, history_turns), 0, 30, 0, 200},
+    };
+    config_define_numbers(g, numbers, 1, &settings, derive);
+    derive(&settings);
 }
 
 void coach_register(app_t *app)
 {
+    app_add_directives(app, define_directives);
     const db_stmt_t *stmts[] = {&stmt_turn, &stmt_store, &stmt_client, &stmt_product, &stmt_strategy};
     for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
         app_add_stmt(app, stmts[i]);

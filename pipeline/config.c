@@ -3,6 +3,7 @@
 #include "pipeline/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,14 @@ int config_load(config_t *conf, app_t *app, const char *path)
     conf->shutdown_timeout_ms = 10000;
     register_h2o_directives(&conf->globalconf);
     register_server_directives(conf);
+    static const config_number_t db_numbers[] = {
+        {"db.connections", offsetof(config_db_t, connections), 0, 2, 1, 64},
+        {"db.slow-connections", offsetof(config_db_t, slow_connections), 0, 1, 1, 64},
+        {"db.max-inflight", offsetof(config_db_t, max_inflight), 0, 64, 1, 1024},
+        {"db.max-queue", offsetof(config_db_t, max_queue), 0, 1024, 1, 1000000},
+        {"db.connect-timeout", offsetof(config_db_t, connect_timeout_ms), 1, 5000, 10, 600000},
+    };
+    config_define_numbers(&conf->globalconf, db_numbers, sizeof(db_numbers) / sizeof(db_numbers[0]), &conf->db, NULL);
     if (config_app_register(conf, app) != 0)
         return -1;
     sse_define_directives(&conf->globalconf);

@@ -28,8 +28,18 @@ typedef struct config_plain_path {
     int dir;            /* file.dir: the path serves the files below it */
 } config_plain_path_t;
 
+/* The database pools of each thread (db.* directives). */
+typedef struct config_db {
+    unsigned connections;        /* db.connections: the fast, pipelined pool (2) */
+    unsigned slow_connections;   /* db.slow-connections: the pool of app.pool: slow paths (1) */
+    unsigned max_inflight;       /* db.max-inflight: queries pipelined on one connection (64) */
+    unsigned max_queue;          /* db.max-queue: queries waiting for a connection, then 503 (1024) */
+    uint64_t connect_timeout_ms; /* db.connect-timeout (5s) */
+} config_db_t;
+
 struct config {
     h2o_globalconf_t globalconf;
+    config_db_t db;
     config_listener_t listeners[CONFIG_MAX_LISTENERS];
     size_t num_listeners;
     unsigned num_threads;

@@ -221,12 +221,13 @@ static void on_stop(uv_async_t *async)
 
 static db_pool_t *new_pool(server_thread_t *t, const char *name, unsigned connections)
 {
+    const config_db_t *db = &t->app->config->db;
     db_pool_config_t pc = {.conninfo = t->app->database_url,
                            .connections = connections,
-                           .max_inflight = 64,
-                           .max_queue = 1024,
+                           .max_inflight = db->max_inflight,
+                           .max_queue = db->max_queue,
                            .query_timeout_ms = 30000,
-                           .connect_timeout_ms = 5000,
+                           .connect_timeout_ms = db->connect_timeout_ms,
                            .application_name = name};
     return db_pool_new(&t->loop, &pc, t->app->stmts);
 }
@@ -242,8 +243,8 @@ static void *thread_main(void *arg)
                                               .ssl_ctx = conf->listeners[i].ssl_ctx};
         uv_listen((uv_stream_t *)&t->listeners[i], 1024, on_connection);
     }
-    t->db[APP_POOL_FAST] = new_pool(t, "hellosales", 2);
-    t->db[APP_POOL_SLOW] = new_pool(t, "hellosales-slow", 1);
+    t->db[APP_POOL_FAST] = new_pool(t, "hellosales", conf->db.connections);
+    t->db[APP_POOL_SLOW] = new_pool(t, "hellosales-slow", conf->db.slow_connections);
     if (t->app->redis_url != NULL)
         t->redis = redis_client_new(&t->loop, t->app->redis_url);
     t->httpc = httpc_new(&t->loop);

@@ -95,6 +95,7 @@ static void test_module_directives(void)
         "run.quota-per-hour: -1\n",       "sse.keepalive: 2h\n",          "guardrails.max-input: 0\n",
         "guardrails.blocked-terms: [a, \"b,c\"]\n", "public-chat.history-turns: 201\n",
         "public-chat.knowledge-base-chars: lots\n",  "run.deadline: [1]\n",
+        "db.connections: 0\n",            "db.connect-timeout: 1h\n",     "coach.history-turns: 201\n",
     };
     static const char tail[] = "listen:\n  - port: 8080\nhosts:\n  default:\n    paths:\n      /health:\n"
                                "        app.handler: health\n        app.auth: none\n";
@@ -119,7 +120,9 @@ static void test_module_directives(void)
     if (asprintf(&conf,
                  "num-threads: 1\nrun.deadline: 90s\nrun.max-tool-rounds: 2\nrun.quota-per-hour: 50\n"
                  "sse.keepalive: 1s\nguardrails.max-input: 4000\nguardrails.blocked-terms: [casino, \"crypto giveaway\"]\n"
-                 "public-chat.history-turns: 10\npublic-chat.knowledge-base-chars: 64000\n%s",
+                 "public-chat.history-turns: 10\npublic-chat.knowledge-base-chars: 64000\ncoach.history-turns: 12\n"
+                 "db.connections: 3\ndb.slow-connections: 2\ndb.max-inflight: 32\ndb.max-queue: 500\n"
+                 "db.connect-timeout: 2s\n%s",
                  tail) < 0)
         abort();
     CHECK_INT(ts_server_run_expect_fail(conf, &code, &output, NULL), -1);

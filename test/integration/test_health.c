@@ -156,6 +156,27 @@ static int database_becomes_ok(ts_server_t *s, int timeout_ms)
     return 0;
 }
 
+/* db.connections and db.slow-connections size every thread's two pools: /health/database sums
+ * them (2 threads x (3 + 2)) once the snapshot is taken. */
+static void test_pool_directives(void)
+{
+    ts_server_t *s = ts_server_start(&(ts_server_opts_t){
+        .extra_global_yaml = "db.connections: 3\ndb.slow-connections: 2\n", .num_threads = 2});
+    REQUIRE(s != NULL);
+    long long size = -1;
+    for (int64_t deadline = ts_now_ms() + 5000; size != 10 && ts_now_ms() < deadline; ts_nap_ms(50)) {
+        ts_resp_t r;
+        ts_http_get(ts_server_url(s, 0, "/health/database"), TS_H1, &r);
+        yajl_val t = r.status == 200 ? ts_json_parse(r.body, "/health/database") : NULL;
+        size = ts_json_get_int(t, "pool", "size");
+        ts_json_free(t);
+        ts_resp_free(&r);
+    }
+    CHECK_INT(size, 10);
+    CHECK_INT(ts_server_stop(s), 0);
+    ts_server_free(s);
+}
+
 int main(void)
 {
     ts_env_require("DATABASE_URL", "/ready needs the test PostgreSQL; run the tests through scripts/test.sh (make test)");
@@ -171,5 +192,6 @@ int main(void)
     }
     CHECK_INT(ts_server_stop(s), 0);
     ts_server_free(s);
+    test_pool_directives();
     return check_done("integration/test_health");
 }
