@@ -16,8 +16,8 @@
 #include "test/support/json.h"
 #include "test/support/server.h"
 
-/* Each body limit needs its own server. /health/database is a rate-limited path of its own: the
- * health module mounted there answers at its root. */
+/* Each body limit needs its own server. /health/database is a rate-limited path entry of its own:
+ * it refines the /health mount of the same module, whose database route it still serves. */
 static const char PATHS[] = TS_PATHS_DEFAULT "/echo:\n"
                                              "  app.handler: echo\n"
                                              "  app.auth: none\n"
