@@ -53,24 +53,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-static char *xstrndup(const char *s, size_t n)
-{
-    char *d = strndup(s, n);
-    if (d == NULL)
-        abort(); /* start-up: out of memory */
-    return d;
-}
-
 static app_mount_t *mount_new(app_t *app, const void *host, h2o_iovec_t path, const app_module_t *module)
 {
+    size_t n = path.len > 0 && path.base[path.len - 1] == '/' ? path.len - 1 : path.len;
     app_mount_t *m = calloc(1, sizeof(*m));
     app_mount_t **grown = realloc(app->mounts, sizeof(*grown) * (app->nmounts + 1));
-    if (m == NULL || grown == NULL)
-        abort();
+    if (m == NULL || grown == NULL || (m->path = strndup(path.base, n)) == NULL)
+        abort(); /* start-up: out of memory */
     app->mounts = grown;
     app->mounts[app->nmounts++] = m;
-    size_t n = path.len > 0 && path.base[path.len - 1] == '/' ? path.len - 1 : path.len;
-    m->path = xstrndup(path.base, n);
     m->base = m->path;
     m->module = module;
     m->host = host;
@@ -82,7 +73,9 @@ void app_handler_install(app_t *app, const void *host, h2o_pathconf_t *pathconf,
     app_handler_t *h = (void *)h2o_create_handler(pathconf, sizeof(*h));
     h->super.on_req = on_req;
     h->conf = *conf;
-    h->conf.mount = mount_new(app, host, pathconf->path, conf->module);
+    app_mount_t *m = mount_new(app, host, pathconf->path, conf->module);
+    m->cors = conf->cors;
+    h->conf.mount = m;
 }
 
 /* Whether outer is a path segment prefix of inner: "/a" of "/a/b", "" of everything. */
@@ -104,6 +97,7 @@ void app_mounts_resolve(app_t *app)
                 strlen(o->path) < strlen(m->base))
                 m->base = o->path;
         }
+        m->base_len = strlen(m->base);
         m->nroutes = m->module->nroutes;
         if ((m->labels = calloc(m->nroutes + 1, sizeof(*m->labels))) == NULL)
             abort();

@@ -70,8 +70,10 @@ struct app_module {
 struct app_mount {
     char *path; /* the path without a trailing '/' ("" for "/") */
     const char *base; /* what the routes are relative to: path, or the outer mount's */
+    size_t base_len;
     const app_module_t *module;
     const void *host; /* the hostconf */
+    const struct cors *cors; /* the path's CORS policy (its preflights are documented) */
     size_t nroutes;
     char **labels; /* per route: base + pattern, the route's name in metrics, logs and OpenAPI */
 };

@@ -241,6 +241,47 @@ static void list_parameters(json_out_t *o, const resource_t *res)
     }
 }
 
+/* A {name} segment of pattern as a required path parameter, each. */
+static void path_parameters(json_out_t *o, const char *pattern)
+{
+    for (const char *p = strchr(pattern, '{'); p != NULL; p = strchr(p + 1, '{')) {
+        const char *end = strchr(p, '}');
+        json_out_obj_begin(o);
+        json_out_key(o, "name");
+        json_out_strn(o, p + 1, (size_t)(end - p - 1));
+        json_out_key(o, "in");
+        json_out_str(o, "path");
+        json_out_key(o, "required");
+        json_out_bool(o, 1);
+        json_out_key(o, "schema");
+        raw(o, "{\"type\":\"string\"}");
+        json_out_obj_end(o);
+    }
+}
+
+/* A browser's preflight, which req.c answers on a path with a CORS policy. */
+static void preflight_operation(json_out_t *o, const char *path)
+{
+    json_out_key(o, "options");
+    json_out_obj_begin(o);
+    json_out_key(o, "summary");
+    json_out_str(o, "CORS preflight");
+    json_out_key(o, "description");
+    json_out_str(o, "Answered before authentication: for an allowed Origin, Access-Control-Allow-Methods (the methods "
+                    "of this path), -Allow-Headers, -Max-Age and -Allow-Origin; for another, no CORS header.");
+    if (strchr(path, '{') != NULL) {
+        json_out_key(o, "parameters");
+        json_out_arr_begin(o);
+        path_parameters(o, path);
+        json_out_arr_end(o);
+    }
+    json_out_key(o, "security");
+    raw(o, "[]");
+    json_out_key(o, "responses");
+    raw(o, "{\"204\":{\"description\":\"No Content\"}}");
+    json_out_obj_end(o);
+}
+
 static void operation(json_out_t *o, const app_route_t *route)
 {
     const resource_rt_t *rt = resource_of(route);
@@ -261,22 +302,7 @@ static void operation(json_out_t *o, const app_route_t *route)
     if (strchr(route->pattern, '{') != NULL || list != LIST_NONE) {
         json_out_key(o, "parameters");
         json_out_arr_begin(o);
-        for (const char *p = strchr(route->pattern, '{'); p != NULL; p = strchr(p + 1, '{')) {
-            const char *end = strchr(p, '}');
-            json_out_obj_begin(o);
-            json_out_key(o, "name");
-            json_out_strn(o, p + 1, (size_t)(end - p - 1));
-            json_out_key(o, "in");
-            json_out_str(o, "path");
-            json_out_key(o, "required");
-            json_out_bool(o, 1);
-            json_out_key(o, "schema");
-            json_out_obj_begin(o);
-            json_out_key(o, "type");
-            json_out_str(o, "string");
-            json_out_obj_end(o);
-            json_out_obj_end(o);
-        }
+        path_parameters(o, route->pattern);
         if (route->action == resource_list)
             list_parameters(o, rt->res);
         else if (list != LIST_NONE)
@@ -389,10 +415,15 @@ static void paths(json_out_t *o, const app_t *app)
             seen[nseen++] = label;
             json_out_key(o, label);
             json_out_obj_begin(o);
+            int cors = 0;
             for (size_t mm = m; mm < app->nmounts; mm++)
                 for (size_t j = 0; j < app->mounts[mm]->module->nroutes; j++)
-                    if (strcmp(app->mounts[mm]->labels[j], label) == 0)
+                    if (strcmp(app->mounts[mm]->labels[j], label) == 0) {
                         operation(o, &app->mounts[mm]->module->routes[j]);
+                        cors |= app->mounts[mm]->cors != NULL;
+                    }
+            if (cors)
+                preflight_operation(o, label);
             json_out_obj_end(o);
         }
     }

@@ -134,6 +134,11 @@ int main(void)
     CHECK(YAJL_IS_TRUE(ts_json_get(doc, "components", "schemas", "clients", "properties", "notes", "nullable")));
     CHECK(YAJL_IS_FALSE(ts_json_get(doc, "components", "schemas", "clientsUpdate", "additionalProperties")));
 
+    /* the shipped conf's CORS policy on the public paths: their preflights are documented */
+    CHECK(ts_json_get(doc, "paths", "/api/v1/public/conversations", "options", "responses", "204") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/public/conversations/{id}/stream", "options") != NULL);
+    CHECK(ts_json_get(doc, "paths", "/api/v1/sailwind/clients", "options") == NULL);
+
     check_refs(doc, doc);
     CHECK(refs_checked > 10);
     ts_json_free(doc);
