@@ -66,7 +66,7 @@ static int on_level_exit(h2o_configurator_t *_self, h2o_configurator_context_t *
         conf->global_app_body_limit = v->body_limit;
     if (ctx->pathconf == NULL || ctx->dry_run)
         return 0;
-    framing_install(ctx->pathconf, conf->http1_close_after_body);
+    framing_install(ctx->pathconf, v->module == NULL, conf->http1_close_after_body);
     if (ctx->pathconf == &ctx->hostconf->fallback_path)
         early_error_install(ctx->pathconf);
     if (v->module == NULL && node != NULL)

@@ -181,6 +181,16 @@ int cursor_page_from_query(req_t *r, const char *scope, cursor_page_t *out)
     return 0;
 }
 
+void cursor_put_next(json_out_t *o, const char *scope, int more, const char *ts, const char *id)
+{
+    char token[CURSOR_TOKEN_MAX];
+    json_out_key(o, "next_cursor");
+    if (more && cursor_encode(scope, ts, id, token) > 0)
+        json_out_str(o, token);
+    else
+        json_out_null(o);
+}
+
 void cursor_page_respond(req_t *r, const cursor_page_t *page, const db_result_t *res)
 {
     int rows = PQntuples(res->pg), shown = rows > page->limit ? page->limit : rows;
@@ -194,13 +204,9 @@ void cursor_page_respond(req_t *r, const cursor_page_t *page, const db_result_t 
     for (int i = 0; i < shown; i++)
         json_out_raw(&o, PQgetvalue(res->pg, i, 0), (size_t)PQgetlength(res->pg, i, 0));
     json_out_arr_end(&o);
-    json_out_key(&o, "next_cursor");
-    char token[CURSOR_TOKEN_MAX];
-    if (rows > page->limit && cursor_encode(page->scope, PQgetvalue(res->pg, shown - 1, 1),
-                                            PQgetvalue(res->pg, shown - 1, 2), token) > 0)
-        json_out_str(&o, token);
-    else
-        json_out_null(&o);
+    int more = rows > page->limit;
+    cursor_put_next(&o, page->scope, more, more ? PQgetvalue(res->pg, shown - 1, 1) : NULL,
+                    more ? PQgetvalue(res->pg, shown - 1, 2) : NULL);
     json_out_obj_end(&o);
     req_respond_json(r, 200, json_out_iov(&o));
 }

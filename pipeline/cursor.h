@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "base/json.h"
 #include "db/db.h"
 
 typedef struct req req_t;
@@ -62,6 +63,10 @@ static inline const char *cursor_page_after_id(const cursor_page_t *p)
 {
     return p->has_after ? p->after.id : NULL;
 }
+
+/* Writes the "next_cursor" member: the cursor after (ts, id) for scope when `more` (ts and id
+ * may be NULL otherwise), else null. */
+void cursor_put_next(json_out_t *o, const char *scope, int more, const char *ts, const char *id);
 
 /* Answers 200 {"items": [...], "next_cursor": ...} from a result whose rows are (item JSON,
  * CURSOR_SQL_TS key, id), ordered newest first and fetched with page->fetch as the LIMIT. */

@@ -3,10 +3,11 @@
  * end may have used another, so bytes it counted as body could be parsed here as the next request.
  * The library keeps those headers out of req->headers, but the request's raw head is still at the
  * start of the connection's input buffer while the request is answered (the library consumes it
- * only once the response is sent), so it is read there. An ambiguous request is refused by the
- * app pipeline before any action runs (req.c), and on every path its connection is closed: the
- * library honours http1_is_persistent = 0 by closing without parsing what is left in its buffer.
- * HTTP/2 frames bodies itself. */
+ * only once the response is sent), so it is read there, once a request: by the app pipeline,
+ * which refuses an ambiguous request before any action runs (req.c), or on the other paths by a
+ * response filter. Either way the connection is closed: the library honours
+ * http1_is_persistent = 0 by closing without parsing what is left in its buffer. HTTP/2 frames
+ * bodies itself. */
 #include "pipeline/framing.h"
 
 #include <string.h>
@@ -50,22 +51,37 @@ int framing_is_ambiguous(h2o_req_t *req)
     return entity_headers > 1;
 }
 
+int framing_close_if_ambiguous(h2o_req_t *req)
+{
+    if (!framing_is_ambiguous(req))
+        return 0;
+    req->http1_is_persistent = 0;
+    return 1;
+}
+
 typedef struct framing_filter {
     h2o_filter_t super;
-    int close_after_body;
+    int check_ambiguous, close_after_body;
 } framing_filter_t;
 
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    if (req->version < 0x200 && req->entity.base != NULL &&
-        (((framing_filter_t *)self)->close_after_body || framing_is_ambiguous(req)))
-        req->http1_is_persistent = 0;
+    framing_filter_t *f = (void *)self;
+    if (req->version < 0x200 && req->entity.base != NULL) {
+        if (f->close_after_body)
+            req->http1_is_persistent = 0;
+        else if (f->check_ambiguous)
+            framing_close_if_ambiguous(req);
+    }
     h2o_setup_next_ostream(req, slot);
 }
 
-void framing_install(h2o_pathconf_t *pathconf, int close_after_body)
+void framing_install(h2o_pathconf_t *pathconf, int check_ambiguous, int close_after_body)
 {
+    if (!check_ambiguous && !close_after_body)
+        return;
     framing_filter_t *f = (void *)h2o_create_filter(pathconf, sizeof(*f));
     f->super.on_setup_ostream = on_setup_ostream;
+    f->check_ambiguous = check_ambiguous;
     f->close_after_body = close_after_body;
 }

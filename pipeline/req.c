@@ -298,7 +298,7 @@ static int is_json_content_type(h2o_req_t *req)
 static h2o_iovec_t relative_path(const req_t *r)
 {
     h2o_iovec_t p = r->h2o->path_normalized;
-    size_t n = r->conf->mount != NULL ? strlen(r->conf->mount->base) : 0;
+    size_t n = r->conf->mount != NULL ? r->conf->mount->base_len : 0;
     return n <= p.len ? h2o_iovec_init(p.base + n, p.len - n) : p;
 }
 
@@ -322,7 +322,7 @@ static int stage_guard(req_t *r)
 {
     h2o_req_t *req = r->h2o;
     char allow[REQ_ALLOW_MAX];
-    if (framing_is_ambiguous(req)) { /* refused before any action: see framing.c */
+    if (framing_close_if_ambiguous(req)) { /* refused before any action: see framing.c */
         req_respond_error(r, 400, "bad_request", "Only one Content-Length or Transfer-Encoding header is allowed");
         return REQ_WAIT;
     }

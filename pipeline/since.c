@@ -50,12 +50,7 @@ static void respond_page(req_t *r, const since_t *s, const PGresult *pg)
     json_out_obj_begin(&o);
     json_out_key(&o, "items");
     json_out_raw(&o, PQgetvalue(pg, 0, 2), (size_t)PQgetlength(pg, 0, 2));
-    json_out_key(&o, "next_cursor");
-    char token[CURSOR_TOKEN_MAX];
-    if (more && cursor_encode(s->page.scope, PQgetvalue(pg, 0, 4), PQgetvalue(pg, 0, 5), token) > 0)
-        json_out_str(&o, token);
-    else
-        json_out_null(&o);
+    cursor_put_next(&o, s->page.scope, more, PQgetvalue(pg, 0, 4), PQgetvalue(pg, 0, 5));
     json_out_key(&o, "has_more");
     json_out_bool(&o, more);
     json_out_obj_end(&o);

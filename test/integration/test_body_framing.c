@@ -227,17 +227,7 @@ static ts_server_t *start_server(const char *paths, const char *global_yaml)
  * measures their start-up. */
 static void wait_ready(ts_server_t *s)
 {
-    int64_t deadline = ts_now_ms() + 10000;
-    long status = 0;
-    while (status != 200 && ts_now_ms() < deadline) {
-        ts_resp_t r;
-        ts_http_get(ts_server_url(s, 0, "/ready"), TS_H1, &r);
-        status = r.status;
-        ts_resp_free(&r);
-        if (status != 200)
-            ts_nap_ms(50);
-    }
-    CHECK_INT(status, 200);
+    CHECK_INT(ts_server_poll_status(s, "/ready", 200, 10000), 200);
 }
 
 /* ---- A: nothing is parsed after an ambiguous body ------------------------------------------ */

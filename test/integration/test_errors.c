@@ -315,17 +315,7 @@ static void test_rate_limit(void)
     CHECK(done);
 
     /* the limit lifts again: poll (bounded) until a request passes */
-    int64_t deadline = ts_now_ms() + 3000;
-    long status = 0;
-    while (status != 200 && ts_now_ms() < deadline) {
-        ts_resp_t r;
-        ts_http_get(ts_server_url(srv, 0, "/health/database"), TS_H1, &r);
-        status = r.status;
-        ts_resp_free(&r);
-        if (status != 200)
-            ts_nap_ms(100);
-    }
-    CHECK_INT(status, 200);
+    CHECK_INT(ts_server_poll_status(srv, "/health/database", 200, 3000), 200);
 
     /* other paths are not limited by it */
     for (int i = 0; i < 5; i++) {

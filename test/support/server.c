@@ -352,3 +352,18 @@ int ts_server_run_expect_fail(const char *conf_text, int *exit_code, char **outp
     free(s.log_text);
     return started ? -1 : 0;
 }
+
+long ts_server_poll_status(ts_server_t *s, const char *path, long want, int timeout_ms)
+{
+    int64_t deadline = ts_now_ms() + timeout_ms;
+    long status = 0;
+    for (;;) {
+        ts_resp_t r;
+        ts_http_get(ts_server_url(s, 0, path), TS_H1, &r);
+        status = r.status;
+        ts_resp_free(&r);
+        if (status == want || ts_now_ms() >= deadline)
+            return status;
+        ts_nap_ms(50);
+    }
+}

@@ -82,6 +82,11 @@ const char *ts_server_log(ts_server_t *s);
  * that are written just after the response went out. */
 int ts_server_wait_log(ts_server_t *s, const char *needle, int timeout_ms);
 
+/* GETs path over HTTP/1.1 every 50 ms until it answers `want` or timeout_ms passed; returns the
+ * last status (0: no answer). For conditions the server reaches a little after start or after a
+ * window passes (pools connected, a rate limit lifted). */
+long ts_server_poll_status(ts_server_t *s, const char *path, long want, int timeout_ms);
+
 /* Prints the last lines of the log to stderr, to explain a failure. */
 void ts_server_print_log_tail(ts_server_t *s, int lines);
 
